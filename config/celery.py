@@ -1,0 +1,63 @@
+"""The one Celery app: JSON only, late acks, every task's life logged."""
+
+import logging
+import os
+from functools import partial
+
+from celery import Celery, signals
+from celery.contrib.django.task import DjangoTask
+from django.db import transaction
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+
+logger = logging.getLogger("tasks")
+
+
+class Task(DjangoTask):
+    """Enqueue after commit, and never let a failed publish break the request.
+
+    The database row is the source of truth and the message only wakes a
+    worker: if the broker is down, the app's sweeper re-drives the row later.
+    So a publish error is logged, never raised into a request whose
+    transaction has already committed.
+    """
+
+    def delay_on_commit(self, *args, **kwargs) -> None:
+        transaction.on_commit(partial(self.publish_quietly, args, kwargs))
+
+    def apply_async_on_commit(self, args=None, kwargs=None, **options) -> None:
+        transaction.on_commit(partial(self.publish_quietly, args, kwargs, **options))
+
+    def publish_quietly(self, args=None, kwargs=None, **options) -> bool:
+        """Publish now; on a broker error log it and return False."""
+        try:
+            self.apply_async(args, kwargs, **options)
+        except Exception:
+            logger.warning("could not publish %s%s; the sweeper will re-drive it", self.name, args or (), exc_info=True)
+            return False
+        return True
+
+
+app = Celery("config", task_cls=Task)
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@signals.task_prerun.connect
+def _log_start(task_id=None, task=None, args=None, **_):
+    logger.info("task started name=%s id=%s args=%s", task.name, task_id, args)
+
+
+@signals.task_success.connect
+def _log_success(sender=None, **_):
+    logger.info("task succeeded name=%s id=%s", sender.name, sender.request.id)
+
+
+@signals.task_retry.connect
+def _log_retry(sender=None, request=None, reason=None, **_):
+    logger.warning("task retry name=%s id=%s reason=%s", sender.name, request.id, reason)
+
+
+@signals.task_failure.connect
+def _log_failure(sender=None, task_id=None, exception=None, **_):
+    logger.error("task failed name=%s id=%s error=%r", sender.name, task_id, exception)

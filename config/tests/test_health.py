@@ -1,0 +1,54 @@
+from http import HTTPStatus
+
+import pytest
+from django.urls import reverse
+
+from config import health
+
+pytestmark = pytest.mark.django_db
+
+
+def test_health_reports_every_part_ok(api_client):
+    response = api_client.get(reverse("health"))
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok", "broker": "ok"}}
+
+
+@pytest.mark.parametrize("part", ["database", "cache", "broker"])
+def test_health_names_the_part_that_is_down(api_client, monkeypatch, part):
+    def down():
+        raise ConnectionError(f"{part} unreachable")
+
+    monkeypatch.setitem(health.CHECKS, part, down)
+
+    response = api_client.get(reverse("health"))
+
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    body = response.json()
+    assert body["status"] == "error"
+    assert body["checks"][part] == f"error: ConnectionError: {part} unreachable"
+    assert [name for name, state in body["checks"].items() if state != "ok"] == [part]
+
+
+def test_health_cache_check_fails_when_cache_loses_writes(api_client, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+
+    response = api_client.get(reverse("health"))
+
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response.json()["checks"]["cache"].startswith("error: ConnectionError")
+
+
+def test_health_broker_check_fails_on_unreachable_redis(api_client):
+    from config.celery import app
+
+    original = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        response = api_client.get(reverse("health"))
+    finally:
+        app.conf.broker_url = original
+
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response.json()["checks"]["broker"].startswith("error:")

@@ -1,0 +1,35 @@
+"""Every URL: JSON API under /api/, web pages, admin, schema and health."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from accounts.views import home
+from config.health import HealthApi
+
+api_patterns = [
+    path("auth/", include("accounts.api.urls")),
+    path("", include("files.api.urls")),
+    path("codecheck/", include("codecheck.api.urls")),
+    path("deals/", include("deals.api.urls")),
+    path("", include("orders.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+]
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("health/", HealthApi.as_view(), name="health"),
+    path("api/", include(api_patterns)),
+    path("api-auth/", include("rest_framework.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("codecheck/", include("codecheck.urls")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
