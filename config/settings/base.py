@@ -252,22 +252,39 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = False
 
-# --- Product settings ------------------------------------------------------
+# --- files -------------------------------------------------------------------
 
 FILES_MAX_UPLOAD_BYTES = env.int("FILES_MAX_UPLOAD_BYTES", default=100 * 1024 * 1024)
 FILES_STALE_AFTER_SECONDS = env.int("FILES_STALE_AFTER_SECONDS", default=300)
+
+# --- codecheck ---------------------------------------------------------------
+
 CODECHECK_MAX_UPLOAD_BYTES = env.int("CODECHECK_MAX_UPLOAD_BYTES", default=256 * 1024)
 CODECHECK_INTERVAL_SECONDS = env.int("CODECHECK_INTERVAL_SECONDS", default=60)
+
+# --- deals -------------------------------------------------------------------
+
 DEALS_MAX_UPLOAD_BYTES = env.int("DEALS_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
+
+# --- orders ------------------------------------------------------------------
+
 ORDERS_MIN_TOTAL = Decimal(env.str("ORDERS_MIN_TOTAL", default="1.00"))
 ORDERS_SHIPPING_API_URL = env.str("ORDERS_SHIPPING_API_URL", default="https://jsonplaceholder.typicode.com/posts")
 ORDERS_SHIPPING_API_TIMEOUT = env.float("ORDERS_SHIPPING_API_TIMEOUT", default=5.0)
 
-# --- Beat schedule ---------------------------------------------------------
-# Synced into django-celery-beat's tables at beat start; each app adds its
-# periodic tasks here with a note on the interval.
+# --- Beat schedule -------------------------------------------------------------
+# Synced into django-celery-beat's tables when beat starts.
 
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE = {
+    # files: re-drive uploads still pending, or stuck processing, past FILES_STALE_AFTER_SECONDS.
+    "files-sweep": {"task": "files.tasks.file_sweep_task", "schedule": 60.0},
+    # codecheck: check every new or updated file; the interval is the product's promise.
+    "codecheck-run": {"task": "codecheck.tasks.codecheck_run_task", "schedule": float(CODECHECK_INTERVAL_SECONDS)},
+    # codecheck: re-send check reports whose email is still unsent.
+    "codecheck-email-sweep": {"task": "codecheck.tasks.check_email_sweep_task", "schedule": 300.0},
+    # orders: re-drive receipts and shipping calls whose task never ran.
+    "orders-sweep": {"task": "orders.tasks.order_sweep_task", "schedule": 120.0},
+}
 
 # --- Logging ---------------------------------------------------------------
 
