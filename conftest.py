@@ -109,24 +109,28 @@ def memcached_url():
     return require_service("Memcached", "MEMCACHED_URL")
 
 
-def _reset_broker_pools(app) -> None:
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+def _forget_broker_pools(app) -> None:
+    # kombu keeps pools in a global registry keyed by URL: forgetting ours makes
+    # the app look its pool up again for the URL now configured.
+    app._pool = None
     app.amqp._producer_pool = None
 
 
 @pytest.fixture
-def broker_down():
+def broker_down(monkeypatch):
     """The Celery app publishes to a port where nothing listens, as when Redis is down."""
     from config.celery import app
 
+    dead = "redis://127.0.0.1:1/0"
     original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    _reset_broker_pools(app)
+    # Celery reads CELERY_BROKER_URL from the environment before its own setting.
+    monkeypatch.setenv("CELERY_BROKER_URL", dead)
+    app.conf.broker_url = dead
+    _forget_broker_pools(app)
     yield
+    monkeypatch.undo()
     app.conf.broker_url = original
-    _reset_broker_pools(app)
+    _forget_broker_pools(app)
 
 
 def _database_url() -> str:

@@ -1,5 +1,6 @@
 """Writes of users."""
 
+import re
 import secrets
 
 from django.contrib.auth.password_validation import validate_password
@@ -13,7 +14,8 @@ DUPLICATE_EMAIL = "A user with this email already exists."
 
 
 def _username_from_email(email: str) -> str:
-    base = email.split("@", 1)[0][:120] or "user"
+    # Usernames allow only letters, digits and @.+-_; an email's local part allows more.
+    base = re.sub(r"[^\w.@+-]", "", email.split("@", 1)[0])[:120] or "user"
     candidate = base
     while User.objects.filter(username=candidate).exists():
         candidate = f"{base}-{secrets.token_hex(3)}"

@@ -52,3 +52,10 @@ def test_backend_authenticates_by_email_or_username(kwargs, expected):
 
 def test_user_str_is_email():
     assert str(UserFactory(email="str@example.com")) == "str@example.com"
+
+
+@pytest.mark.parametrize(("email", "expected"), [("o'neil!x@example.com", "oneilx"), ("!!!@example.com", "user")])
+def test_user_create_username_keeps_only_allowed_characters(email, expected):
+    user = user_create(email=email, password="correct-horse-battery")
+
+    assert user.username == expected
