@@ -1,0 +1,84 @@
+"""`make run`'s Procfile on embedded defaults: no service URL, every process up."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import BASE_DIR, free_port
+
+SERVICE_VARIABLES = ("DATABASE_URL", "CACHE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL", "MEMCACHED_URL")
+
+
+def _request(url: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+@pytest.fixture
+def embedded_system(tmp_path: Path):
+    if not Path(BASE_DIR, ".venv/bin/honcho").exists():
+        pytest.skip("needs the project virtualenv (.venv) that `make` creates")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES and not k.startswith("DJANGO_")}
+    env.update({"VAR_DIR": str(tmp_path / "var"), "PORT": str(port), "DJANGO_SETTINGS_MODULE": "config.settings.base"})
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, env=env, check=True, timeout=120
+    )
+    log = (tmp_path / "run.log").open("wb")
+    process = subprocess.Popen(
+        [str(BASE_DIR / ".venv/bin/honcho"), "start", "-f", "Procfile"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if _request(f"{base}/health/")[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.5)
+    yield base, tmp_path / "run.log"
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.mark.e2e
+def test_embedded_defaults_serve_the_auth_flow(embedded_system):
+    base, log = embedded_system
+
+    health = _request(f"{base}/health/")
+    registered = _request(
+        f"{base}/api/auth/register/", {"email": "run@example.com", "password": "correct-horse-battery"}
+    )
+    tokens = _request(f"{base}/api/auth/login/", {"email": "run@example.com", "password": "correct-horse-battery"})[1]
+    me = _request(f"{base}/api/auth/me/", token=tokens["access"])
+
+    assert health == (200, {"status": "ok", "checks": {"database": "ok", "cache": "ok", "broker": "ok"}})
+    assert registered[0] == 201
+    assert me == (200, {"id": registered[1]["id"], "email": "run@example.com", "username": "run", "is_staff": False})
+    output = log.read_text()
+    assert "worker.1" in output
+    assert "beat.1" in output
+    assert "filesystem://" in output  # the worker is on the serverless broker
