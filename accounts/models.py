@@ -8,7 +8,7 @@ from django.db.models.functions import Lower
 class User(AbstractUser):
     email = models.EmailField("email address", max_length=254)
 
-    objects = UserManager()
+    objects = UserManager()  # type: ignore[misc]
 
     class Meta:
         constraints = [

@@ -9,7 +9,7 @@ from rest_framework.views import exception_handler
 class ApplicationError(Exception):
     """A business rule said no; ``message`` tells the user what to do about it."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     code = "invalid"
 
     def __init__(self, message: str, *, code: str | None = None):

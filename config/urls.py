@@ -2,13 +2,13 @@
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts.views import home
 from config.health import HealthApi
 
-api_patterns = [
+api_patterns: list[URLPattern | URLResolver] = [
     path("auth/", include("accounts.api.urls")),
     path("", include("files.api.urls")),
     path("codecheck/", include("codecheck.api.urls")),

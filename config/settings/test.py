@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import CACHES, DATABASES, REDIS_URL, env
@@ -9,11 +10,11 @@ from .base import CACHES, DATABASES, REDIS_URL, env
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # A worker process started by a test is handed the same folder.
-MEDIA_ROOT = env.str("DJANGO_MEDIA_ROOT", default="") or tempfile.mkdtemp(prefix="test-media-")
+MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default="") or tempfile.mkdtemp(prefix="test-media-"))
 # Redis when it is given (end-to-end tests start a real worker on it), else in memory.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 if CELERY_BROKER_URL == "memory://":
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
 if not env.str("CACHE_URL", default=""):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CACHES["default"]["KEY_PREFIX"] = f"test{os.getpid()}"
