@@ -41,3 +41,29 @@ def processed(upload_file):
         return file
 
     return run
+
+
+@pytest.fixture
+def broker_messages():
+    """Reads back what was really published to the broker (Redis, or in-memory
+    without REDIS_URL): a function returning ``[(task name, args), ...]``."""
+    from config.celery import app
+
+    app.control.purge()
+
+    def drain() -> list[tuple[str, list]]:
+        messages = []
+        with app.connection_for_read() as connection:
+            queue = connection.SimpleQueue(app.conf.task_default_queue)
+            while True:
+                try:
+                    message = queue.get(block=False)
+                except queue.Empty:
+                    break
+                messages.append((message.headers["task"], message.payload[0]))
+                message.ack()
+            queue.close()
+        return messages
+
+    yield drain
+    app.control.purge()
