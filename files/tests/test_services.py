@@ -11,7 +11,7 @@ from files.models import File
 from files.services import file_delete, file_process, file_sweep, file_upload
 from files.services.processing import INTERNAL_ERROR, file_claim, file_finish, file_run
 from files.services.uploads import human_size, sanitize_name
-from files.tests.conftest import stored_files
+from files.tests.conftest import broker_outage, stored_files
 from files.tests.factories import FileFactory
 from files.tests.samples import image_bytes
 
@@ -217,11 +217,14 @@ def test_sweep_gives_up_after_max_attempts(settings, broker_messages):
     assert file.error == "Processing was interrupted 3 times; the file was given up on."
 
 
-def test_sweep_with_the_broker_down_leaves_rows_for_the_next_sweep(broker_down):
+def test_sweep_with_the_broker_down_leaves_rows_for_the_next_sweep(broker_messages):
     old = timezone.now() - timedelta(hours=1)
     files = [FileFactory(status="pending", queued_at=old) for _ in range(2)]
 
-    assert file_sweep() == []
+    with broker_outage():
+        assert file_sweep() == []
+
+    assert broker_messages() == []
 
     assert sorted(File.objects.values_list("queued_at", flat=True)) == [old, old]
     assert all(f.status == "pending" for f in File.objects.filter(pk__in=[f.pk for f in files]))
@@ -261,3 +264,10 @@ def test_concurrent_claims_process_once(postgres, transactional_db, user):
     file.refresh_from_db()
     assert sum(r is not None for r in results) == 1
     assert (file.status, file.attempts) == ("processing", 1)
+
+
+def test_beat_runs_the_sweeper_task(settings):
+    from files.tasks import file_process_task, file_sweep_task
+
+    assert settings.CELERY_BEAT_SCHEDULE["files-sweep"]["task"] == file_sweep_task.name == "files.tasks.file_sweep_task"
+    assert file_process_task.name == "files.tasks.file_process_task"
