@@ -59,10 +59,11 @@ def file_finish(*, file: File, outcome: dict[str, Any]) -> bool:
     The row must still be ``processing`` with this attempt's number: if the
     sweeper gave the file to a newer attempt (this one was presumed dead), or
     the file was deleted, the outcome is dropped instead of overwriting."""
-    finished = File.objects.filter(pk=file.pk, status=File.Status.PROCESSING, attempts=file.attempts).update(
-        processed_at=timezone.now(), **outcome
-    )
+    fields = {**outcome, "processed_at": timezone.now()}
+    finished = File.objects.filter(pk=file.pk, status=File.Status.PROCESSING, attempts=file.attempts).update(**fields)
     if finished:
+        for field, value in fields.items():
+            setattr(file, field, value)
         return True
     logger.warning("file %s: attempt %s was superseded; its outcome is dropped", file.pk, file.attempts)
     thumbnail = outcome.get("thumbnail")
@@ -82,7 +83,6 @@ def file_process(*, file_id: int) -> File | None:
     outcome = file_run(file=file)
     if not file_finish(file=file, outcome=outcome):
         return None
-    file.refresh_from_db()
     logger.info("file %s processed: %s after %s attempt(s)", file.pk, file.status, file.attempts)
     return file
 
