@@ -35,6 +35,11 @@ ENV = {
     "DJANGO_FILE_UPLOAD_TEMP_DIR": str(TMP / "upload-tmp"),
     "FILES_MAX_UPLOAD_BYTES": str(300 * 1024 * 1024),
     "LOG_LEVEL": "WARNING",
+    # The production profile (DEBUG off), minus the HTTPS redirect: this is plain HTTP on 127.0.0.1.
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "bench-only-secret-key-not-used-anywhere-else-0123456789",
+    "DJANGO_SECURE_SSL_REDIRECT": "0",
+    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
 }
 os.environ.update(ENV)
 (TMP / "upload-tmp").mkdir(parents=True)
