@@ -9,8 +9,16 @@ from rest_framework import serializers
 from files.models import File
 
 
+@extend_schema_field({"type": "string", "format": "binary", "minLength": 1})
+class NonEmptyFileField(serializers.FileField):
+    """A file of at least one byte (the schema says so too)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_empty_file=False, use_url=False, **kwargs)
+
+
 class FileUploadInputSerializer(serializers.Serializer):
-    file = serializers.FileField(allow_empty_file=False, use_url=False)
+    file = NonEmptyFileField()
 
 
 def _datetime(value):

@@ -61,7 +61,12 @@ class FileUploadApi(APIView):
 
 @extend_schema_view(
     get=extend_schema(
-        responses={200: FileOutputSerializer(many=True), 400: OpenApiResponse(description="Bad filter."), 401: _401},
+        responses={
+            200: FileOutputSerializer(many=True),
+            400: OpenApiResponse(description="A filter value is not one of the choices."),
+            401: _401,
+            404: OpenApiResponse(description="No such page."),
+        },
         tags=TAGS,
         summary="Your files with their processing status (staff: everyone's)",
     )

@@ -367,6 +367,7 @@ def test_schema_documents_the_files_api(api_client):
 
     upload = schema["paths"]["/api/upload/"]["post"]
     assert set(upload["responses"]) == {"201", "400", "401", "413", "415"}
+    assert set(schema["paths"]["/api/files/"]["get"]["responses"]) == {"200", "400", "401", "404"}
     assert "multipart/form-data" in upload["requestBody"]["content"]
     assert set(schema["paths"]["/api/files/{id}/"]["delete"]["responses"]) == {"204", "401", "404"}
     parameters = {p["name"] for p in schema["paths"]["/api/files/"]["get"]["parameters"]}
