@@ -49,7 +49,12 @@ class File(models.Model):
 
     class Meta:
         ordering = ["-uploaded_at", "-pk"]
-        indexes = [models.Index(fields=["status", "queued_at"], name="files_status_queued_idx")]
+        indexes = [
+            # The list: one owner's files, newest first.
+            models.Index(fields=["owner", "-uploaded_at", "-id"], name="files_owner_uploaded_idx"),
+            # The sweeper: stale pending/processing rows.
+            models.Index(fields=["status", "queued_at"], name="files_status_queued_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(processed=False) | models.Q(status="done"), name="files_processed_only_when_done"
