@@ -64,6 +64,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def cpu_seconds(master: int) -> float:
+    """User + system CPU time of the gunicorn workers (children of the master)."""
+    total = 0
+    for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def lua_upload_script() -> Path:
     body = (
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="note.txt"\r\n'
@@ -80,18 +89,22 @@ def lua_upload_script() -> Path:
     return script
 
 
-def run_wrk(url: str, token: str, seconds: int, connections: int, script: Path | None = None) -> dict:
+def run_wrk(url: str, token: str, seconds: int, connections: int, master: int, script: Path | None = None) -> dict:
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Authorization: Bearer {token}"]
     if script:
         command += ["-s", str(script)]
+    cpu_before = cpu_seconds(master)
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(master) - cpu_before
     print(output)
     latency = {
         share: float(value) * UNITS[unit]
         for share, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
     }
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
     return {
+        "cpu_ms": 1000 * cpu / max(requests, 1),
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
         "p50": latency["50"],
         "p99": latency["99"],
@@ -136,11 +149,11 @@ def main() -> None:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        run_wrk(f"{base}/api/files/", token, 2, args.connections)  # warm-up: imports, connections
+        run_wrk(f"{base}/api/files/", token, 2, args.connections, server.pid)  # warm-up: imports, connections
         print("== GET /api/files/ (20 rows)")
-        listing = run_wrk(f"{base}/api/files/", token, args.seconds, args.connections)
+        listing = run_wrk(f"{base}/api/files/", token, args.seconds, args.connections, server.pid)
         print("== POST /api/upload/ (1 KB text file)")
-        uploads = run_wrk(f"{base}/api/upload/", token, args.seconds, args.connections, lua_upload_script())
+        uploads = run_wrk(f"{base}/api/upload/", token, args.seconds, args.connections, server.pid, lua_upload_script())
         stored = user.files.count() - 20
     finally:
         server.terminate()
@@ -153,12 +166,16 @@ def main() -> None:
         shutil.rmtree(TMP, ignore_errors=True)
     print(f"GET  /api/files/  {listing['rps']:.0f} req/s, p50 {listing['p50']:.1f} ms, p99 {listing['p99']:.1f} ms")
     print(f"POST /api/upload/ {uploads['rps']:.0f} req/s, p50 {uploads['p50']:.1f} ms, p99 {uploads['p99']:.1f} ms")
+    print(f"web CPU per request: GET {listing['cpu_ms']:.1f} ms, POST {uploads['cpu_ms']:.1f} ms")
     print(f"uploads stored: {stored}; non-2xx: GET {listing['errors']}, POST {uploads['errors']}")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     results = [
         {"name": "list_files_rps", "value": listing["rps"], "unit": "req/s"},
         {"name": "list_files_p99", "value": round(listing["p99"], 1), "unit": "ms"},
+        {"name": "list_files_web_cpu", "value": round(listing["cpu_ms"], 2), "unit": "ms/request"},
         {"name": "upload_rps", "value": uploads["rps"], "unit": "req/s"},
         {"name": "upload_p99", "value": round(uploads["p99"], 1), "unit": "ms"},
+        {"name": "upload_web_cpu", "value": round(uploads["cpu_ms"], 2), "unit": "ms/request"},
         {"name": "non_2xx_responses", "value": listing["errors"] + uploads["errors"], "unit": "count"},
     ]
     print(json.dumps({"name": "files_load", "results": results}))
