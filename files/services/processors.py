@@ -10,6 +10,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import warnings
 import zipfile
 import zlib
@@ -26,6 +27,7 @@ from files.models import File
 from files.services.detection import SAMPLE_BYTES, sniff_csv, text_encoding
 
 CHUNK = 1024 * 1024
+logger = logging.getLogger(__name__)
 
 
 class ProcessingError(Exception):
@@ -69,28 +71,32 @@ class ImageProcessor(Processor):
                         f"images over {limit:,} pixels are refused."
                     )
                 image.load()
-                thumbnail = image.copy()
-                thumbnail.thumbnail((settings.FILES_THUMBNAIL_SIZE, settings.FILES_THUMBNAIL_SIZE))
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ProcessingError(f"The image claims too many pixels to be decoded safely ({exc}).") from exc
         except UnidentifiedImageError as exc:
             raise ProcessingError("The file looks like an image but no image could be read from it.") from exc
         except (OSError, SyntaxError, ValueError) as exc:
             raise ProcessingError(f"The image is damaged or truncated: {exc}.") from exc
-        if thumbnail.mode not in ("RGB", "RGBA", "L", "LA", "P"):
-            thumbnail = thumbnail.convert("RGBA")
-        buffer = io.BytesIO()
-        thumbnail.save(buffer, format="PNG")
-        _store_thumbnail(file, buffer.getvalue())
-        return {
-            "format": image.format,
-            "width": width,
-            "height": height,
-            "mode": image.mode,
-            "frames": getattr(image, "n_frames", 1),
-            "thumbnail_width": thumbnail.width,
-            "thumbnail_height": thumbnail.height,
-        }
+        result = {"format": image.format, "width": width, "height": height, "mode": image.mode}
+        result["frames"] = getattr(image, "n_frames", 1)
+        try:
+            thumbnail = _thumbnail_png(image)
+        except (OSError, ValueError):
+            # The facts stand without a thumbnail (an exotic mode PNG cannot hold).
+            logger.warning("file %s: no thumbnail for mode %s", file.pk, image.mode, exc_info=True)
+            return {**result, "thumbnail_width": None, "thumbnail_height": None}
+        _store_thumbnail(file, thumbnail["png"])
+        return {**result, "thumbnail_width": thumbnail["width"], "thumbnail_height": thumbnail["height"]}
+
+
+def _thumbnail_png(image: Image.Image) -> dict[str, Any]:
+    thumbnail = image.copy()
+    thumbnail.thumbnail((settings.FILES_THUMBNAIL_SIZE, settings.FILES_THUMBNAIL_SIZE))
+    if thumbnail.mode not in ("RGB", "RGBA", "L", "LA", "P", "1", "I;16"):
+        thumbnail = thumbnail.convert("RGBA")
+    buffer = io.BytesIO()
+    thumbnail.save(buffer, format="PNG")
+    return {"png": buffer.getvalue(), "width": thumbnail.width, "height": thumbnail.height}
 
 
 def _store_thumbnail(file: File, data: bytes) -> None:
@@ -196,6 +202,8 @@ class PdfProcessor(Processor):
                 return {"pages": None, "encrypted": True, "has_text": None}
             pages = len(reader.pages)
             has_text = any((reader.pages[i].extract_text() or "").strip() for i in range(min(pages, self.text_pages)))
+        except RecursionError as exc:
+            raise ProcessingError("The PDF could not be read: its objects are nested too deeply.") from exc
         except (PyPdfError, OSError, ValueError, KeyError, TypeError, AttributeError, zlib.error) as exc:
             raise ProcessingError(f"The PDF could not be read: {exc}.") from exc
         return {"pages": pages, "encrypted": encrypted, "has_text": has_text}

@@ -280,3 +280,36 @@ def test_binary_size_and_sha256(processed):
 
     assert (file.kind, file.content_type, file.status) == ("binary", "application/octet-stream", "done")
     assert file.result == {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+@pytest.mark.parametrize(("mode", "fmt"), [("I;16", "PNG"), ("F", "TIFF"), ("LAB", "TIFF"), ("1", "PNG")])
+def test_images_in_unusual_modes_get_a_thumbnail(processed, mode, fmt):
+    buffer = io.BytesIO()
+    Image.new(mode, (300, 200)).save(buffer, format=fmt)
+
+    file = processed(buffer.getvalue(), name="odd.img")
+
+    assert (file.status, file.result["mode"], file.result["thumbnail_width"]) == ("done", mode, 256)
+    assert file.thumbnail.name
+
+
+def test_image_whose_thumbnail_cannot_be_made_keeps_its_facts(processed, monkeypatch):
+    from files.services import processors
+
+    def fail(image):
+        raise OSError("cannot write mode PA as PNG")
+
+    monkeypatch.setattr(processors, "_thumbnail_png", fail)
+
+    file = processed(image_bytes(size=(50, 40)), name="a.png")
+
+    assert (file.status, file.thumbnail.name) == ("done", "")
+    assert file.result == {
+        "format": "PNG",
+        "width": 50,
+        "height": 40,
+        "mode": "RGB",
+        "frames": 1,
+        "thumbnail_width": None,
+        "thumbnail_height": None,
+    }
