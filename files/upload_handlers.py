@@ -17,12 +17,12 @@ class SizeLimitUploadHandler(FileUploadHandler):
     a single byte is read. Other file fields count towards the limit but are not
     stored."""
 
-    def __init__(self, request=None, *, field_name: str = "file"):
+    def __init__(self, request=None, *, accepted_field: str = "file"):
         super().__init__(request)
-        self.field_name = field_name
+        # Not ``field_name``: the base class sets that to the current part's name.
+        self.accepted_field = accepted_field
         self.limit = settings.FILES_MAX_UPLOAD_BYTES
         self.received = 0
-        self.field_name_now = ""
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         if content_length and content_length > self.limit + MULTIPART_OVERHEAD + settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
@@ -34,11 +34,7 @@ class SizeLimitUploadHandler(FileUploadHandler):
             raise PayloadTooLarge(too_large_message(self.limit))
         # Other file fields are counted but their bytes go nowhere. (Django's
         # SkipFile would also close the file already received.)
-        return raw_data if self.field_name == self.field_name_now else None
-
-    def new_file(self, field_name, *args, **kwargs):
-        super().new_file(field_name, *args, **kwargs)
-        self.field_name_now = field_name
+        return raw_data if self.field_name == self.accepted_field else None
 
     def file_complete(self, file_size):
         return None
