@@ -271,3 +271,13 @@ def test_beat_runs_the_sweeper_task(settings):
 
     assert settings.CELERY_BEAT_SCHEDULE["files-sweep"]["task"] == file_sweep_task.name == "files.tasks.file_sweep_task"
     assert file_process_task.name == "files.tasks.file_process_task"
+
+
+@pytest.mark.parametrize(("stale", "warnings"), [(300, []), (150, ["files.W001"]), (10, ["files.W001"])])
+def test_check_warns_when_the_sweeper_could_take_live_work(settings, stale, warnings):
+    from files.checks import stale_timeout_exceeds_task_time_limit
+
+    settings.FILES_STALE_AFTER_SECONDS = stale
+    settings.CELERY_TASK_TIME_LIMIT = 150
+
+    assert [w.id for w in stale_timeout_exceeds_task_time_limit(None)] == warnings
