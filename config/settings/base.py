@@ -260,6 +260,19 @@ CELERY_TASK_ALWAYS_EAGER = False
 
 FILES_MAX_UPLOAD_BYTES = env.int("FILES_MAX_UPLOAD_BYTES", default=100 * 1024 * 1024)
 FILES_STALE_AFTER_SECONDS = env.int("FILES_STALE_AFTER_SECONDS", default=300)
+# Images: Pillow only warns up to ~179 M pixels; refuse anything larger than this.
+FILES_IMAGE_MAX_PIXELS = env.int("FILES_IMAGE_MAX_PIXELS", default=50_000_000)
+FILES_THUMBNAIL_SIZE = env.int("FILES_THUMBNAIL_SIZE", default=256)
+# ZIP bombs: refused by declared and by actually decompressed size, ratio and entry count.
+FILES_ZIP_MAX_UNCOMPRESSED_BYTES = env.int("FILES_ZIP_MAX_UNCOMPRESSED_BYTES", default=1024 * 1024 * 1024)
+FILES_ZIP_MAX_RATIO = env.int("FILES_ZIP_MAX_RATIO", default=100)
+FILES_ZIP_MAX_ENTRIES = env.int("FILES_ZIP_MAX_ENTRIES", default=10_000)
+# JSON is parsed whole, so its size is capped to bound a worker's memory.
+FILES_JSON_MAX_BYTES = env.int("FILES_JSON_MAX_BYTES", default=20 * 1024 * 1024)
+# A file whose processing was interrupted this many times is marked failed instead of re-driven.
+FILES_MAX_ATTEMPTS = env.int("FILES_MAX_ATTEMPTS", default=3)
+# Test-only: holds each processing attempt this long, so a test can kill a worker mid-task.
+FILES_PROCESS_DELAY_SECONDS = env.float("FILES_PROCESS_DELAY_SECONDS", default=0.0)
 
 # --- codecheck ---------------------------------------------------------------
 

@@ -1,0 +1,100 @@
+"""Input and output shapes of the files API."""
+
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from files.models import File
+
+
+@extend_schema_field({"type": "string", "format": "binary", "minLength": 1})
+class NonEmptyFileField(serializers.FileField):
+    """A file of at least one byte (the schema says so too)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_empty_file=False, use_url=False, **kwargs)
+
+
+class FileUploadInputSerializer(serializers.Serializer):
+    file = NonEmptyFileField()
+
+
+def _datetime(value):
+    """As DRF's DateTimeField renders it: ISO 8601 in the current time zone, UTC as Z."""
+    if value is None:
+        return None
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+class FileOutputSerializer(serializers.ModelSerializer):
+    """The declared fields give the schema; ``to_representation`` builds the same
+    dict directly, because DRF's generic field walk was most of a list request's
+    time (measured: 20 rows, 17 of 24 ms)."""
+
+    file = serializers.SerializerMethodField(help_text="Download link (authenticated; served as an attachment).")
+    thumbnail = serializers.SerializerMethodField(help_text="Thumbnail link for processed images, else null.")
+
+    class Meta:
+        model = File
+        fields = [
+            "id",
+            "owner",
+            "file",
+            "original_name",
+            "size",
+            "content_type",
+            "kind",
+            "status",
+            "processed",
+            "result",
+            "error",
+            "thumbnail",
+            "uploaded_at",
+            "processing_started_at",
+            "processed_at",
+            "attempts",
+        ]
+        read_only_fields = fields
+
+    def _files_url(self) -> str:
+        """The absolute URL of the list, computed once per response; item links extend it."""
+        root = self.root.context.get("_files_url") if self.root is not self else None
+        if root is None:
+            root = reverse("files-api:file-list")
+            request = self.context.get("request")
+            if request is not None:
+                root = request.build_absolute_uri(root)
+            if self.root is not self:
+                self.root.context["_files_url"] = root
+        return root
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_file(self, obj: File) -> str:
+        return f"{self._files_url()}{obj.pk}/download/"
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_thumbnail(self, obj: File) -> str | None:
+        return f"{self._files_url()}{obj.pk}/thumbnail/" if obj.thumbnail else None
+
+    def to_representation(self, instance: File) -> dict:
+        return {
+            "id": instance.pk,
+            "owner": instance.owner_id,
+            "file": self.get_file(instance),
+            "original_name": instance.original_name,
+            "size": instance.size,
+            "content_type": instance.content_type,
+            "kind": instance.kind,
+            "status": instance.status,
+            "processed": instance.processed,
+            "result": instance.result,
+            "error": instance.error,
+            "thumbnail": self.get_thumbnail(instance),
+            "uploaded_at": _datetime(instance.uploaded_at),
+            "processing_started_at": _datetime(instance.processing_started_at),
+            "processed_at": _datetime(instance.processed_at),
+            "attempts": instance.attempts,
+        }

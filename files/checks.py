@@ -1,0 +1,23 @@
+"""A configuration check: the sweeper must not take files from live workers."""
+
+from django.conf import settings
+from django.core.checks import Warning, register
+
+
+@register()
+def stale_timeout_exceeds_task_time_limit(app_configs, **kwargs):
+    """A task runs at most CELERY_TASK_TIME_LIMIT seconds; a file processing for
+    longer than FILES_STALE_AFTER_SECONDS is presumed abandoned. If the second
+    is not longer, the sweeper re-drives files whose worker is still at work
+    (the fencing token keeps the result right, but the work is done twice)."""
+    stale = settings.FILES_STALE_AFTER_SECONDS
+    limit = settings.CELERY_TASK_TIME_LIMIT
+    if stale > limit:
+        return []
+    return [
+        Warning(
+            f"FILES_STALE_AFTER_SECONDS ({stale}) should be longer than CELERY_TASK_TIME_LIMIT ({limit}).",
+            hint="Raise FILES_STALE_AFTER_SECONDS, or the sweeper will re-drive files still being processed.",
+            id="files.W001",
+        )
+    ]

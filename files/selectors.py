@@ -1,0 +1,15 @@
+"""Reads of files, already narrowed to what the user may see."""
+
+from django.db.models import QuerySet
+
+from files.models import File
+
+
+def file_list(*, user) -> QuerySet[File]:
+    """The user's own files; staff see everyone's."""
+    files = File.objects.all()
+    return files if user.is_staff else files.filter(owner=user)
+
+
+def file_get(*, user, pk: int) -> File | None:
+    return file_list(user=user).filter(pk=pk).first()

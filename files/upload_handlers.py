@@ -1,0 +1,40 @@
+"""An upload handler that stops reading once a file passes the size limit."""
+
+from django.conf import settings
+from django.core.files.uploadhandler import FileUploadHandler
+
+from config.errors import PayloadTooLarge
+from files.services.uploads import too_large_message
+
+# Room for the multipart boundaries and part headers around the file.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+class SizeLimitUploadHandler(FileUploadHandler):
+    """Counts the bytes of the one accepted file field and raises 413 as soon as
+    they pass FILES_MAX_UPLOAD_BYTES, so an oversized body is never stored or
+    read to its end. A declared Content-Length that cannot fit is refused before
+    a single byte is read. Other file fields count towards the limit but are not
+    stored."""
+
+    def __init__(self, request=None, *, accepted_field: str = "file"):
+        super().__init__(request)
+        # Not ``field_name``: the base class sets that to the current part's name.
+        self.accepted_field = accepted_field
+        self.limit = settings.FILES_MAX_UPLOAD_BYTES
+        self.received = 0
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        if content_length and content_length > self.limit + MULTIPART_OVERHEAD + settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            raise PayloadTooLarge(too_large_message(self.limit))
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            raise PayloadTooLarge(too_large_message(self.limit))
+        # Other file fields are counted but their bytes go nowhere. (Django's
+        # SkipFile would also close the file already received.)
+        return raw_data if self.field_name == self.accepted_field else None
+
+    def file_complete(self, file_size):
+        return None
