@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -109,28 +110,42 @@ def memcached_url():
     return require_service("Memcached", "MEMCACHED_URL")
 
 
-def _forget_broker_pools(app) -> None:
-    # kombu keeps pools in a global registry keyed by URL: forgetting ours makes
-    # the app look its pool up again for the URL now configured.
-    app._pool = None
-    app.amqp._producer_pool = None
+@contextmanager
+def broker_outage():
+    """While active, the Celery app publishes to a port where nothing listens,
+    as when Redis is down. Usable inside a test, so an outage can end mid-test."""
+    from kombu import pools
+
+    from config.celery import app
+
+    def forget_pools():
+        # kombu keeps pools in a global registry keyed by URL; reset it so the
+        # app looks its pool up again for the URL now configured.
+        pools.reset()
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    dead = "redis://127.0.0.1:1/0"
+    original_url, original_env = app.conf.broker_url, os.environ.get("CELERY_BROKER_URL")
+    # Celery reads CELERY_BROKER_URL from the environment before its own setting.
+    os.environ["CELERY_BROKER_URL"] = dead
+    app.conf.broker_url = dead
+    forget_pools()
+    try:
+        yield
+    finally:
+        if original_env is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = original_env
+        app.conf.broker_url = original_url
+        forget_pools()
 
 
 @pytest.fixture
-def broker_down(monkeypatch):
-    """The Celery app publishes to a port where nothing listens, as when Redis is down."""
-    from config.celery import app
-
-    dead = "redis://127.0.0.1:1/0"
-    original = app.conf.broker_url
-    # Celery reads CELERY_BROKER_URL from the environment before its own setting.
-    monkeypatch.setenv("CELERY_BROKER_URL", dead)
-    app.conf.broker_url = dead
-    _forget_broker_pools(app)
-    yield
-    monkeypatch.undo()
-    app.conf.broker_url = original
-    _forget_broker_pools(app)
+def broker_down():
+    with broker_outage():
+        yield
 
 
 def _database_url() -> str:

@@ -46,7 +46,7 @@ def add_standard_error_responses(result, generator, request, public):
                 wanted.append("404")
             if method in ("post", "put", "patch"):
                 wanted += ["400", "415"]
-            if operation.get("parameters"):
+            if any(parameter.get("in") == "query" for parameter in operation.get("parameters", [])):
                 wanted.append("400")
             for code in wanted:
                 responses.setdefault(code, _response(*_STANDARD[code]))

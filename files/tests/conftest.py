@@ -1,7 +1,5 @@
 """Fixtures of the files app: a private media folder, uploads and processing helpers."""
 
-from contextlib import contextmanager
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -69,28 +67,3 @@ def broker_messages():
 
     yield drain
     app.control.purge()
-
-
-@contextmanager
-def broker_outage():
-    """As the root ``broker_down`` fixture: the app publishes to a port where
-    nothing listens. It can end inside a test, and it leaves kombu's shared
-    connection pools usable (closing the app's pool alone leaves a closed pool
-    registered for the real broker, and later publishes fail)."""
-    from kombu import pools
-
-    from config.celery import app
-
-    def reset_pools():
-        pools.reset()
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    reset_pools()
-    try:
-        yield
-    finally:
-        app.conf.broker_url = original
-        reset_pools()

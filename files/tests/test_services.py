@@ -7,11 +7,12 @@ from django.db import connection
 from django.utils import timezone
 
 from config.errors import ApplicationError, PayloadTooLarge
+from conftest import broker_outage
 from files.models import File
 from files.services import file_delete, file_process, file_sweep, file_upload
 from files.services.processing import INTERNAL_ERROR, file_claim, file_finish, file_run
 from files.services.uploads import human_size, sanitize_name
-from files.tests.conftest import broker_outage, stored_files
+from files.tests.conftest import stored_files
 from files.tests.factories import FileFactory
 from files.tests.samples import image_bytes
 

@@ -6,11 +6,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from conftest import wait_until
+from conftest import broker_outage, wait_until
 from files.models import File
 from files.services import file_sweep
 from files.tasks import file_process_task, file_sweep_task
-from files.tests.conftest import broker_outage, stored_files
+from files.tests.conftest import stored_files
 from files.tests.samples import image_bytes, pdf_bytes
 
 pytestmark = [pytest.mark.e2e]
