@@ -29,6 +29,33 @@ def _request(url: str, body: dict | None = None, token: str | None = None) -> tu
         return exc.code, json.loads(exc.read() or b"{}")
 
 
+def _upload(url: str, token: str, name: str, content: bytes) -> dict:
+    boundary = "----embedded-defaults"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(url, data=body, method="POST")
+    request.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
+    request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+        return json.loads(response.read())
+
+
+def _wait_for(predicate, timeout: float = 30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.3)
+    return False
+
+
 @pytest.fixture
 def embedded_system(tmp_path: Path):
     if not Path(BASE_DIR, ".venv/bin/honcho").exists():
@@ -65,7 +92,7 @@ def embedded_system(tmp_path: Path):
 
 
 @pytest.mark.e2e
-def test_embedded_defaults_serve_the_auth_flow(embedded_system):
+def test_embedded_defaults_serve_auth_and_process_uploads(embedded_system):
     base, log = embedded_system
 
     health = _request(f"{base}/health/")
@@ -78,6 +105,13 @@ def test_embedded_defaults_serve_the_auth_flow(embedded_system):
     assert health == (200, {"status": "ok", "checks": {"database": "ok", "cache": "ok", "broker": "ok"}})
     assert registered[0] == 201
     assert me == (200, {"id": registered[1]["id"], "email": "run@example.com", "username": "run", "is_staff": False})
+    uploaded = _upload(f"{base}/api/upload/", tokens["access"], "notes.txt", b"one two three\nfour\n")
+    processed = _wait_for(
+        lambda: _request(f"{base}/api/files/{uploaded['id']}/", token=tokens["access"])[1]["processed"]
+    )
+    final = _request(f"{base}/api/files/{uploaded['id']}/", token=tokens["access"])[1]
+    assert processed
+    assert (final["kind"], final["result"]["words"], final["result"]["lines"]) == ("text", 4, 2)
     output = log.read_text()
     assert "worker.1" in output
     assert "beat.1" in output
