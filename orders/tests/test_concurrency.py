@@ -1,0 +1,88 @@
+"""Real concurrency on PostgreSQL: many threads, each with its own connection, at once."""
+
+import threading
+from decimal import Decimal
+from http import HTTPStatus
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from accounts.tests.factories import UserFactory
+from conftest import jwt_client
+from orders.models import Order, OrderItem, OrderStatus, Product
+from orders.services import OrderLineIn, order_create
+from orders.tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORDERS = reverse("orders-api:order-list")
+
+
+def run_at_once(calls) -> list:
+    """Run each call in its own thread, released together; return results or raised exceptions."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(i, call):
+        try:
+            barrier.wait(timeout=30)
+            results[i] = call()
+        except Exception as exc:  # a deadlock or any 5xx surfaces here
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(t.is_alive() for t in threads), "a buyer is still waiting: deadlock or lock leak"
+    return results
+
+
+def _post(client, items):
+    return lambda: client.post(ORDERS, {"items": items}, format="json").status_code
+
+
+def test_fifty_buyers_for_ten_items(postgres):
+    product = ProductFactory(stock=10, price=Decimal("5.00"))
+    clients = [jwt_client(UserFactory()) for _ in range(50)]
+
+    codes = run_at_once([_post(c, [{"product": product.pk, "quantity": 1}]) for c in clients])
+
+    assert sorted(codes) == [HTTPStatus.CREATED] * 10 + [HTTPStatus.BAD_REQUEST] * 40
+    product.refresh_from_db()
+    assert (product.stock, Order.objects.count(), sum(OrderItem.objects.values_list("quantity", flat=True))) == (
+        0,
+        10,
+        10,
+    )
+
+
+def test_multi_line_orders_in_opposite_order_do_not_deadlock(postgres):
+    a, b, c = (ProductFactory(stock=100) for _ in range(3))
+    forward = [{"product": a.pk, "quantity": 1}, {"product": b.pk, "quantity": 1}, {"product": c.pk, "quantity": 1}]
+    backward = list(reversed(forward))
+    clients = [jwt_client(UserFactory()) for _ in range(40)]
+
+    codes = run_at_once([_post(cl, forward if i % 2 else backward) for i, cl in enumerate(clients)])
+
+    assert codes == [HTTPStatus.CREATED] * 40
+    assert list(Product.objects.order_by("pk").values_list("stock", flat=True)) == [60, 60, 60]
+
+
+def test_concurrent_cancellations_return_stock_once(postgres):
+    owner, admin = UserFactory(), UserFactory(is_staff=True)
+    product = ProductFactory(stock=5)
+    order = order_create(user=owner, lines=[OrderLineIn(product_id=product.pk, quantity=4)])
+    clients = [jwt_client(owner) for _ in range(5)] + [jwt_client(admin) for _ in range(5)]
+    url = reverse("orders-api:order-detail", args=[order.pk])
+
+    codes = run_at_once([lambda cl=cl: cl.patch(url, {"status": "cancelled"}).status_code for cl in clients])
+
+    assert codes.count(HTTPStatus.OK) == 1
+    assert set(codes) <= {HTTPStatus.OK, HTTPStatus.BAD_REQUEST, HTTPStatus.FORBIDDEN}
+    product.refresh_from_db()
+    assert (product.stock, Order.objects.get().status) == (5, OrderStatus.CANCELLED)
