@@ -62,7 +62,8 @@ class ShippingStatus(models.TextChoices):
 class Order(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
     products = models.ManyToManyField(Product, through="OrderItem", related_name="orders")
-    total_price = models.DecimalField(max_digits=12, decimal_places=2)
+    # Room for the largest order the API accepts: 100 lines x 10,000 x 99,999,999.99.
+    total_price = models.DecimalField(max_digits=18, decimal_places=2)
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -63,7 +63,7 @@ class OrderStatusInputSerializer(serializers.Serializer):
 
 
 class OrderItemOutputSerializer(serializers.ModelSerializer):
-    line_total = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    line_total = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True)
 
     class Meta:
         model = OrderItem

@@ -514,3 +514,23 @@ def test_admin_order_list_bad_filter_is_400(staff_client):
 
 def test_admin_order_list_for_customer_is_403(auth_client):
     assert auth_client.get(ADMIN_ORDERS).status_code == HTTPStatus.FORBIDDEN
+
+
+def test_order_create_largest_amounts_fit(auth_client):
+    product = ProductFactory(price=Decimal("99999999.99"), stock=10_000)
+
+    response = auth_client.post(ORDERS, {"items": [{"product": product.pk, "quantity": 10_000}]}, format="json")
+
+    assert response.status_code == HTTPStatus.CREATED
+    assert response.json()["total_price"] == "999999999900.00"
+    assert response.json()["items"][0]["line_total"] == "999999999900.00"
+
+
+def test_order_create_quantity_above_limit_is_400(auth_client):
+    product = ProductFactory(stock=100_000)
+
+    response = auth_client.post(ORDERS, {"items": [{"product": product.pk, "quantity": 10_001}]}, format="json")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json() == {"items": {"0": {"quantity": ["Ensure this value is less than or equal to 10000."]}}}
+    assert stocks() == [100_000]
