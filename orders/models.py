@@ -21,7 +21,8 @@ class Product(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     price = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))])
-    stock = models.PositiveIntegerField(default=0)
+    # Big: an admin may set a large stock and cancellations then add returned items on top.
+    stock = models.PositiveBigIntegerField(default=0)
     category = models.CharField(max_length=20, choices=Category.choices, default=Category.OTHER)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

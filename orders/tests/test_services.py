@@ -268,3 +268,14 @@ def test_sweep_re_enqueues_stale_receipts_and_shipping(user, django_capture_on_c
     shipping.refresh_from_db()
     assert shipping.shipping_updated_at > long_ago
     assert fresh.pk not in [args[0] for _, args in queued_tasks(callbacks)]
+
+
+def test_cancel_returns_stock_above_the_api_stock_limit(user, staff_user):
+    product = ProductFactory(stock=5)
+    order = order_create(user=user, lines=[line(product, 3)])
+    Product.objects.filter(pk=product.pk).update(stock=2_147_483_647)
+
+    order_status_change(order=order, actor=staff_user, status=OrderStatus.CANCELLED)
+
+    product.refresh_from_db()
+    assert product.stock == 2_147_483_650
