@@ -13,8 +13,9 @@ def _product_changed(sender, instance: Product, **kwargs) -> None:
 
 
 @receiver([post_save, post_delete], sender=Order, dispatch_uid="orders_order_changed")
-def _order_changed(sender, instance: Order, **kwargs) -> None:
-    order_detail_invalidate(order_id=instance.pk)
+def _order_changed(sender, instance: Order, created: bool = False, **kwargs) -> None:
+    if not created:  # a new order has nothing cached yet (ids are never reused)
+        order_detail_invalidate(order_id=instance.pk)
 
 
 @receiver([post_save, post_delete], sender=OrderItem, dispatch_uid="orders_item_changed")
