@@ -19,21 +19,12 @@ class ProductOutputSerializer(serializers.ModelSerializer):
 
 
 class ProductInputSerializer(serializers.Serializer):
+    # CharField trims whitespace and refuses blank values and NUL characters by itself.
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(allow_blank=True, required=False, default="")
     price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0.01"))
     stock = serializers.IntegerField(min_value=0, max_value=2_147_483_647)
     category = serializers.ChoiceField(choices=Category.choices)
-
-    def validate_name(self, value: str) -> str:
-        if "\x00" in value or not value.strip():
-            raise serializers.ValidationError("Enter a non-empty name without NUL characters.")
-        return value.strip()
-
-    def validate_description(self, value: str) -> str:
-        if "\x00" in value:
-            raise serializers.ValidationError("The description may not contain NUL characters.")
-        return value
 
 
 class OrderLineInputSerializer(serializers.Serializer):
