@@ -86,3 +86,15 @@ def test_concurrent_cancellations_return_stock_once(postgres):
     assert set(codes) <= {HTTPStatus.OK, HTTPStatus.BAD_REQUEST, HTTPStatus.FORBIDDEN}
     product.refresh_from_db()
     assert (product.stock, Order.objects.get().status) == (5, OrderStatus.CANCELLED)
+
+
+def test_concurrent_buyers_on_the_configured_database():
+    """Also the embedded default: on SQLite, writers queue on IMMEDIATE transactions."""
+    product = ProductFactory(stock=3, price=Decimal("5.00"))
+    clients = [jwt_client(UserFactory()) for _ in range(10)]
+
+    codes = run_at_once([_post(c, [{"product": product.pk, "quantity": 1}]) for c in clients])
+
+    assert sorted(codes) == [HTTPStatus.CREATED] * 3 + [HTTPStatus.BAD_REQUEST] * 7
+    product.refresh_from_db()
+    assert (product.stock, Order.objects.count()) == (0, 3)
