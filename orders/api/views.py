@@ -1,6 +1,5 @@
 """Shop API: products (admins write), the user's orders, status changes, receipts, admin list."""
 
-from django.core.cache import cache
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -19,7 +18,7 @@ from orders.api.serializers import (
     ProductInputSerializer,
     ProductOutputSerializer,
 )
-from orders.cache import ORDER_DETAIL_TIMEOUT, PRODUCT_LIST_TIMEOUT, order_detail_key, product_list_key
+from orders.cache import order_detail_answer, product_list_answer
 from orders.models import Order, Product
 from orders.selectors import (
     AdminOrderFilter,
@@ -63,13 +62,13 @@ class ProductListApi(GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         """Products, filtered and paginated; cached 5 minutes, invalidated by any product change."""
-        key = product_list_key(host=request.build_absolute_uri("/"), query=list(request.query_params.items()))
-        data = cache.get(key)
+        cached = product_list_answer(host=request.build_absolute_uri("/"), query=list(request.query_params.items()))
+        data = cached.get()
         if data is not None:
             return Response(data, headers=_cache_header(True))
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         data = self.get_paginated_response(ProductOutputSerializer(page, many=True).data).data
-        cache.set(key, data, PRODUCT_LIST_TIMEOUT)
+        cached.set(data)
         return Response(data, headers=_cache_header(False))
 
     @extend_schema(
@@ -180,15 +179,15 @@ class OrderDetailApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         """One order (owner or admin); cached 1 minute, invalidated by any change to it."""
         _visible_or_404(request, pk)
-        key = order_detail_key(order_id=pk)
-        data = cache.get(key)
+        cached = order_detail_answer(order_id=pk)
+        data = cached.get()
         if data is not None:
             return Response(data, headers=_cache_header(True))
         try:
             data = OrderOutputSerializer(order_get(order_id=pk)).data
         except Order.DoesNotExist as exc:
             raise NotFound(ORDER_NOT_FOUND) from exc
-        cache.set(key, data, ORDER_DETAIL_TIMEOUT)
+        cached.set(data)
         return Response(data, headers=_cache_header(False))
 
     @extend_schema(

@@ -270,3 +270,18 @@ def test_api_answers_correctly_when_memcached_is_unavailable(request, broken, au
     assert cancelled.status_code == HTTPStatus.OK
     assert detail_after[1]["status"] == "cancelled"
     assert Product.objects.get().stock == 5
+
+
+def test_answer_built_while_a_change_commits_is_never_served(memcached):
+    from orders.cache import PRODUCT_LIST_GENERATION_KEY, _bump, product_list_answer
+
+    slow_reader = product_list_answer(host="http://testserver/", query=[])
+    assert slow_reader.get() is None  # reads the generation, then the (old) rows
+    _bump(PRODUCT_LIST_GENERATION_KEY)  # a product change commits meanwhile
+    slow_reader.set({"stock": "old"})
+
+    assert product_list_answer(host="http://testserver/", query=[]).get() is None
+    fresh = product_list_answer(host="http://testserver/", query=[])
+    fresh.get()
+    fresh.set({"stock": "new"})
+    assert product_list_answer(host="http://testserver/", query=[]).get() == {"stock": "new"}
