@@ -105,7 +105,9 @@ def wrk(url: str, token: str, seconds: int) -> tuple[float, int]:
     return rate, int(bad.group(1)) if bad else 0
 
 
-def measure(db_url: str, cache_url: str, token: str, label: str) -> float:
+def measure(db_url: str, cache_url: str, token: str, label: str) -> tuple[float, float]:
+    """Requests/s of the product list, and of GET /api/auth/me/ on the same server: the
+    cheapest authenticated endpoint (JWT check + user lookup), the floor any list sits on."""
     proc, url = serve(db_url, cache_url)
     try:
         states = [x_cache(url, token) for _ in range(2)]
@@ -115,7 +117,9 @@ def measure(db_url: str, cache_url: str, token: str, label: str) -> float:
         if bad:
             sys.exit(f"{label}: {bad} non-2xx responses")
         print(f"{label}: {rate:.0f} req/s ({CONNECTIONS} connections, {SECONDS} s)")
-        return rate
+        me, _ = wrk(url.replace("/api/products/", "/api/auth/me/"), token, SECONDS)
+        print(f"{label}: GET /api/auth/me/ on the same server (authentication alone): {me:.0f} req/s")
+        return rate, me
     finally:
         stop(proc)
 
@@ -155,13 +159,14 @@ def main() -> None:
             db_url = db_url.replace("@", f":{s['PASSWORD']}@", 1)
         connection.close()
 
-        cached = measure(db_url, cache_url, str(token), "cached (memcached)")
-        uncached = measure(db_url, "dummycache://", str(token), "uncached (PostgreSQL every time)")
+        cached, auth_floor = measure(db_url, cache_url, str(token), "cached (memcached)")
+        uncached, _ = measure(db_url, "dummycache://", str(token), "uncached (PostgreSQL every time)")
     finally:
         connection.close()
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
     print(f"cached / uncached: {cached / uncached:.2f}x; cached vs the 2,600 req/s reference: {cached / 2600:.0%}")
+    print(f"cached list vs authentication alone (/api/auth/me/): {cached / auth_floor:.0%}")
     print(
         json.dumps(
             {
@@ -170,6 +175,7 @@ def main() -> None:
                     {"name": "cached_req_per_s", "value": round(cached), "unit": "req/s"},
                     {"name": "uncached_req_per_s", "value": round(uncached), "unit": "req/s"},
                     {"name": "cached_over_uncached", "value": round(cached / uncached, 2), "unit": "x"},
+                    {"name": "auth_me_req_per_s", "value": round(auth_floor), "unit": "req/s"},
                 ],
             }
         )
