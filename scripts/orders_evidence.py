@@ -288,7 +288,11 @@ and stored in memcached, `hit` means it came from memcached.
 |---|---|---|---|
 {stat_rows}
 
-(The counters also include the generation-number reads that make invalidation O(1).)
+Each cached read fetches the generation number and the entry together (one `get_many`,
+counted per key). After a change the old entry is still in memcached, so reading it is a
+memcached *hit*, but its generation no longer matches and the view answers `X-Cache: miss`
+and rebuilds it: that is how invalidation stays O(1), and why memcached's `get_misses`
+only counts keys that were never stored (the first reads).
 
 ## What the worker did
 
