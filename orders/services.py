@@ -106,14 +106,34 @@ def minimum_total_message(total: Decimal) -> str:
 def order_create(*, user: User, lines: list[OrderLineIn]) -> Order:
     """Lock the products in pk order (so concurrent orders cannot deadlock),
     check stock, then decrement it in the same transaction: two buyers of the
-    last item queue on the row lock and the second one sees stock 0."""
+    last item queue on the row lock and the second one sees stock 0.
+
+    The order and its lines are written before the lock is taken (they are
+    invisible to others until commit and vanish on rollback), so the row locks
+    are held only for the check, one UPDATE and the COMMIT. Prices are read
+    again under the lock; the lines are corrected in the rare case one changed.
+    """
     wanted = order_lines_merge(lines)
     if not wanted:
         raise ValidationError({"items": ["An order needs at least one item."]})
-    products = {p.pk: p for p in product_qs_for_update().filter(pk__in=list(wanted))}
-    missing = [pk for pk in wanted if pk not in products]
-    if missing:
-        raise ValidationError({"items": [f"Product {pk} does not exist." for pk in missing]})
+    seen = {p.pk: p for p in Product.objects.filter(pk__in=list(wanted)).only("pk", "name", "price")}
+    _check_exist(wanted, seen)
+    order = Order.objects.create(user=user, total_price=_total_checked(wanted, seen))
+    items = OrderItem.objects.bulk_create(
+        OrderItem(
+            order=order,
+            product_id=pk,
+            product_name=seen[pk].name,
+            quantity=quantity,
+            price_at_purchase=seen[pk].price,
+        )
+        for pk, quantity in wanted.items()
+    )
+
+    products = {
+        p.pk: p for p in product_qs_for_update().filter(pk__in=list(wanted)).only("pk", "name", "price", "stock")
+    }
+    _check_exist(wanted, products)  # deleted since the first read
     for pk, quantity in wanted.items():
         product = products[pk]
         if product.stock < quantity:
@@ -121,28 +141,32 @@ def order_create(*, user: User, lines: list[OrderLineIn]) -> Order:
                 f'Not enough stock for "{product.name}" (product {pk}): '
                 f"{quantity} requested, {product.stock} available."
             )
-    total = sum((products[pk].price * quantity for pk, quantity in wanted.items()), Decimal("0.00"))
-    if total < settings.ORDERS_MIN_TOTAL:
-        raise ValidationError({"items": [minimum_total_message(total)]})
-
-    order = Order.objects.create(user=user, total_price=total)
-    OrderItem.objects.bulk_create(
-        OrderItem(
-            order=order,
-            product=products[pk],
-            product_name=products[pk].name,
-            quantity=quantity,
-            price_at_purchase=products[pk].price,
-        )
-        for pk, quantity in wanted.items()
-    )
-    for pk, quantity in wanted.items():
-        products[pk].stock -= quantity
+        product.stock -= quantity
     # bulk_update sends no signals: invalidate the product lists explicitly.
-    Product.objects.bulk_update(sorted(products.values(), key=lambda p: p.pk), ["stock"])
+    Product.objects.bulk_update(list(products.values()), ["stock"])
+    changed = [item for item in items if item.price_at_purchase != products[item.product_id].price]
+    if changed:  # a price changed between the first read and the lock: the locked price counts
+        for item in changed:
+            item.price_at_purchase = products[item.product_id].price
+        OrderItem.objects.bulk_update(changed, ["price_at_purchase"])
+        order.total_price = _total_checked(wanted, products)
+        order.save(update_fields=["total_price"])
     product_list_invalidate()
     order_receipt_task.delay_on_commit(order.pk)
     return order
+
+
+def _check_exist(wanted: "OrderedDict[int, int]", products: dict[int, Product]) -> None:
+    missing = [pk for pk in wanted if pk not in products]
+    if missing:
+        raise ValidationError({"items": [f"Product {pk} does not exist." for pk in missing]})
+
+
+def _total_checked(wanted: "OrderedDict[int, int]", products: dict[int, Product]) -> Decimal:
+    total = sum((products[pk].price * quantity for pk, quantity in wanted.items()), Decimal("0.00"))
+    if total < settings.ORDERS_MIN_TOTAL:
+        raise ValidationError({"items": [minimum_total_message(total)]})
+    return total
 
 
 def _stock_return(*, order: Order) -> None:

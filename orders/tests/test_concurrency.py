@@ -98,3 +98,53 @@ def test_concurrent_buyers_on_the_configured_database():
     assert sorted(codes) == [HTTPStatus.CREATED] * 3 + [HTTPStatus.BAD_REQUEST] * 7
     product.refresh_from_db()
     assert (product.stock, Order.objects.count()) == (0, 3)
+
+
+def test_price_changed_while_waiting_for_the_lock_is_the_price_charged(postgres):
+    from django.db import transaction
+
+    from conftest import wait_until
+
+    buyer_user = UserFactory()
+    product = ProductFactory(stock=5, price=Decimal("10.00"))
+    locked, release = threading.Event(), threading.Event()
+    result: dict = {}
+
+    def admin():
+        try:
+            with transaction.atomic():
+                Product.objects.select_for_update().get(pk=product.pk)
+                locked.set()
+                release.wait(30)
+                Product.objects.filter(pk=product.pk).update(price=Decimal("12.00"))
+        finally:
+            connection.close()
+
+    def buyer():
+        try:
+            result["order"] = order_create(user=buyer_user, lines=[OrderLineIn(product_id=product.pk, quantity=2)])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=admin), threading.Thread(target=buyer)]
+    threads[0].start()
+    locked.wait(30)
+    threads[1].start()
+    with connection.cursor() as cursor:  # the buyer has read the old price and waits on the row lock
+
+        def buyer_waits():
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            return cursor.fetchone()[0] == 1
+
+        wait_until(buyer_waits, timeout=30)
+    release.set()
+    for thread in threads:
+        thread.join(30)
+
+    order = Order.objects.get(pk=result["order"].pk)
+    item = order.items.get()
+    assert (item.price_at_purchase, order.total_price) == (Decimal("12.00"), Decimal("24.00"))
+    product.refresh_from_db()
+    assert product.stock == 3
