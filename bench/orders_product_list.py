@@ -1,7 +1,8 @@
 """Product list requests/s under gunicorn: cached in Memcached against uncached (PostgreSQL).
 
-Needs: PostgreSQL (DATABASE_URL=postgres://...), Memcached (CACHE_URL or
-MEMCACHED_URL=pymemcache://host:port), gunicorn and wrk (/usr/bin/wrk).
+Needs: PostgreSQL (DATABASE_URL=postgres://...), memcached (a private instance is
+started when the binary is installed, else CACHE_URL or MEMCACHED_URL=pymemcache://host:port),
+gunicorn and wrk (/usr/bin/wrk).
 Creates a throwaway database "bench_orders_product_list" with 20 products and
 a user, then runs gunicorn on 127.0.0.1 twice (cache = memcached, then cache =
 dummy) and drives GET /api/products/ with wrk, authenticated with a JWT header
@@ -44,6 +45,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def private_memcached() -> tuple[subprocess.Popen | None, str | None]:
+    """A memcached of our own when the binary is installed: a shared one may be flushed
+    by other processes (test suites clear the cache), which would turn hits into misses."""
+    binary = shutil.which("memcached")
+    if not binary:
+        return None, os.environ.get("CACHE_URL") or os.environ.get("MEMCACHED_URL")
+    port = free_port()
+    args = [binary, "-l", "127.0.0.1", "-p", str(port), "-m", "64", "-U", "0", "-t", "1"]
+    proc = subprocess.Popen([*args, "-u", "root"] if os.geteuid() == 0 else args)
+    for _ in range(50):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return proc, f"pymemcache://127.0.0.1:{port}"
 
 
 def serve(db_url: str, cache_url: str) -> tuple[subprocess.Popen, str]:
@@ -134,9 +153,10 @@ def main() -> None:
     from accounts.models import User
     from orders.models import Category, Product
 
-    cache_url = os.environ.get("CACHE_URL") or os.environ.get("MEMCACHED_URL")
+    memcached, cache_url = private_memcached()
     if connection.vendor != "postgresql" or not (cache_url or "").startswith("pymemcache"):
         sys.exit("needs PostgreSQL (DATABASE_URL) and Memcached (CACHE_URL=pymemcache://...)")
+    print(f"memcached: {cache_url}{' (private instance)' if memcached else ''}")
     connection.settings_dict["TEST"]["NAME"] = "bench_orders_product_list"
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
@@ -164,6 +184,8 @@ def main() -> None:
     finally:
         connection.close()
         connection.creation.destroy_test_db(old_name, verbosity=0)
+        if memcached is not None:
+            memcached.terminate()
 
     print(f"cached / uncached: {cached / uncached:.2f}x; cached vs the 2,600 req/s reference: {cached / 2600:.0%}")
     print(f"cached list vs authentication alone (/api/auth/me/): {cached / auth_floor:.0%}")
