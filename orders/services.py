@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, ProtectedError, Q
 from django.utils import timezone
 
@@ -69,14 +69,18 @@ def product_update(*, product: Product, data: dict) -> Product:
     return product
 
 
-@transaction.atomic
 def product_delete(*, product: Product) -> None:
-    """Refuse to delete a product that orders point to: their history must keep it."""
+    """Refuse to delete a product that orders point to: their history must keep it.
+
+    An order committed between the check and the delete still fails the
+    delete: the foreign key under PROTECT, which PostgreSQL checks at commit.
+    """
     if OrderItem.objects.filter(product=product).exists():
         raise ProductInUse(_product_in_use_message(product))
     try:
-        product.delete()
-    except ProtectedError as exc:  # an order took it between the check and the delete
+        with transaction.atomic():
+            product.delete()
+    except (ProtectedError, IntegrityError) as exc:
         raise ProductInUse(_product_in_use_message(product)) from exc
 
 

@@ -148,3 +148,54 @@ def test_price_changed_while_waiting_for_the_lock_is_the_price_charged(postgres)
     assert (item.price_at_purchase, order.total_price) == (Decimal("12.00"), Decimal("24.00"))
     product.refresh_from_db()
     assert product.stock == 3
+
+
+def test_product_deleted_while_an_order_for_it_commits_is_409(postgres):
+    from django.db import transaction
+
+    from conftest import wait_until
+    from orders.errors import ProductInUse
+    from orders.services import product_delete
+
+    buyer_user = UserFactory()
+    product = ProductFactory(stock=5)
+    ordered, release = threading.Event(), threading.Event()
+    outcome: dict = {}
+
+    def buyer():  # an order_create in flight: item written, product row locked, not committed yet
+        try:
+            with transaction.atomic():
+                order_create(user=buyer_user, lines=[OrderLineIn(product_id=product.pk, quantity=1)])
+                ordered.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    def admin():
+        try:
+            product_delete(product=Product.objects.get(pk=product.pk))
+        except ProductInUse as exc:
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=buyer), threading.Thread(target=admin)]
+    threads[0].start()
+    ordered.wait(30)
+    threads[1].start()
+    with connection.cursor() as cursor:  # the admin's DELETE waits on the buyer's row lock
+
+        def admin_waits():
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            return cursor.fetchone()[0] == 1
+
+        wait_until(admin_waits, timeout=30)
+    release.set()
+    for thread in threads:
+        thread.join(30)
+
+    assert "appears in orders" in outcome["error"].message
+    assert Product.objects.filter(pk=product.pk).exists()
+    assert Order.objects.count() == 1
