@@ -289,6 +289,13 @@ DEALS_MAX_UPLOAD_BYTES = env.int("DEALS_MAX_UPLOAD_BYTES", default=200 * 1024 * 
 ORDERS_MIN_TOTAL = Decimal(env.str("ORDERS_MIN_TOTAL", default="1.00"))
 ORDERS_SHIPPING_API_URL = env.str("ORDERS_SHIPPING_API_URL", default="https://jsonplaceholder.typicode.com/posts")
 ORDERS_SHIPPING_API_TIMEOUT = env.float("ORDERS_SHIPPING_API_TIMEOUT", default=5.0)
+# Exponential backoff of shipping API retries: base and cap in seconds (with full jitter).
+ORDERS_SHIPPING_RETRY_BACKOFF = env.int("ORDERS_SHIPPING_RETRY_BACKOFF", default=2)
+ORDERS_SHIPPING_RETRY_BACKOFF_MAX = env.int("ORDERS_SHIPPING_RETRY_BACKOFF_MAX", default=60)
+# The sweeper re-drives receipts and shipping calls idle for longer than this.
+ORDERS_SWEEP_AFTER_SECONDS = env.int("ORDERS_SWEEP_AFTER_SECONDS", default=300)
+# Order status and health status are both called "status": give the schema enum a stable name.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["OrderStatusEnum"] = "orders.models.OrderStatus"
 
 # --- Beat schedule -------------------------------------------------------------
 # Synced into django-celery-beat's tables when beat starts.

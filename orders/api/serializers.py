@@ -1,0 +1,94 @@
+"""Input and output serializers of the shop API."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from rest_framework import serializers
+
+from orders.models import Category, Order, OrderItem, OrderStatus, Product, ShippingAttempt
+from orders.services import OrderLineIn, minimum_total_message, order_lines_merge
+
+MAX_LINES = 100
+MAX_QUANTITY = 10_000
+
+
+class ProductOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Product
+        fields = ["id", "name", "description", "price", "stock", "category", "created_at", "updated_at"]
+
+
+class ProductInputSerializer(serializers.Serializer):
+    # CharField trims whitespace and refuses blank values and NUL characters by itself.
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(allow_blank=True, required=False, default="")
+    price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0.01"))
+    stock = serializers.IntegerField(min_value=0, max_value=2_147_483_647)
+    category = serializers.ChoiceField(choices=Category.choices)
+
+
+class OrderLineInputSerializer(serializers.Serializer):
+    product = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+
+class OrderCreateInputSerializer(serializers.Serializer):
+    items = OrderLineInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
+
+    def validate_items(self, value: list[dict]) -> list[OrderLineIn]:
+        """Products exist, duplicate lines merged, the minimum total met (at current prices;
+        the service checks again under the row locks)."""
+        wanted = order_lines_merge([OrderLineIn(product_id=v["product"], quantity=v["quantity"]) for v in value])
+        prices = dict(Product.objects.filter(pk__in=list(wanted)).values_list("pk", "price"))
+        missing = [pk for pk in wanted if pk not in prices]
+        if missing:
+            raise serializers.ValidationError([f"Product {pk} does not exist." for pk in missing])
+        total = sum((prices[pk] * quantity for pk, quantity in wanted.items()), Decimal("0.00"))
+        if total < settings.ORDERS_MIN_TOTAL:
+            raise serializers.ValidationError(minimum_total_message(total))
+        return [OrderLineIn(product_id=pk, quantity=quantity) for pk, quantity in wanted.items()]
+
+
+class OrderStatusInputSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+
+
+class OrderItemOutputSerializer(serializers.ModelSerializer):
+    line_total = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True)
+
+    class Meta:
+        model = OrderItem
+        fields = ["product", "product_name", "quantity", "price_at_purchase", "line_total"]
+
+
+class ShippingAttemptOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ShippingAttempt
+        fields = ["number", "attempted_at", "succeeded", "status_code", "error", "duration_ms"]
+
+
+class OrderOutputSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(read_only=True)
+    items = OrderItemOutputSerializer(many=True, read_only=True)
+    receipt_ready = serializers.SerializerMethodField()
+    shipping_attempts = ShippingAttemptOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "number",
+            "user",
+            "status",
+            "total_price",
+            "items",
+            "created_at",
+            "updated_at",
+            "receipt_ready",
+            "shipping_status",
+            "shipping_error",
+            "shipping_attempts",
+        ]
+
+    def get_receipt_ready(self, order: Order) -> bool:
+        return bool(order.receipt)

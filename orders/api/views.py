@@ -1,0 +1,256 @@
+"""Shop API: products (admins write), the user's orders, status changes, receipts, admin list."""
+
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAdminUser, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.errors import NotFound
+from orders.api.serializers import (
+    OrderCreateInputSerializer,
+    OrderOutputSerializer,
+    OrderStatusInputSerializer,
+    ProductInputSerializer,
+    ProductOutputSerializer,
+)
+from orders.cache import order_detail_answer, product_list_answer
+from orders.models import Order, Product
+from orders.selectors import (
+    AdminOrderFilter,
+    ProductFilter,
+    order_get,
+    order_list,
+    order_list_all,
+    order_visible,
+    product_list,
+)
+from orders.services import order_create, order_status_change, product_create, product_delete, product_update
+
+_detail = inline_serializer("OrdersErrorDetail", {"detail": serializers.CharField()})
+_400 = OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input: the body names each bad field.")
+_401 = OpenApiResponse(_detail, description="Not authenticated.")
+_403_ADMIN = OpenApiResponse(_detail, description="Only admins (staff users) may do this.")
+_404 = OpenApiResponse(_detail, description="No such object, or it belongs to another user.")
+ORDER_NOT_FOUND = "No order with this id among your orders."
+
+
+class IsAdminOrReadOnly(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return request.method in SAFE_METHODS or bool(request.user and request.user.is_staff)
+
+
+def _cache_header(hit: bool) -> dict[str, str]:
+    return {"X-Cache": "hit" if hit else "miss"}
+
+
+class ProductListApi(GenericAPIView):
+    permission_classes = [IsAuthenticated, IsAdminOrReadOnly]
+    queryset = Product.objects.none()
+    filterset_class = ProductFilter
+    serializer_class = ProductOutputSerializer
+
+    def get_queryset(self):
+        return product_list()
+
+    @extend_schema(
+        responses={200: ProductOutputSerializer(many=True), 400: _400, 401: _401, 404: _404}, tags=["orders"]
+    )
+    def get(self, request: Request) -> Response:
+        """Products, filtered and paginated; cached 5 minutes, invalidated by any product change."""
+        cached = product_list_answer(host=request.build_absolute_uri("/"), query=list(request.query_params.items()))
+        data = cached.get()
+        if data is not None:
+            return Response(data, headers=_cache_header(True))
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        data = self.get_paginated_response(ProductOutputSerializer(page, many=True).data).data
+        cached.set(data)
+        return Response(data, headers=_cache_header(False))
+
+    @extend_schema(
+        request=ProductInputSerializer,
+        responses={201: ProductOutputSerializer, 400: _400, 401: _401, 403: _403_ADMIN},
+        tags=["orders"],
+    )
+    def post(self, request: Request) -> Response:
+        data = ProductInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        product = product_create(**data.validated_data)
+        return Response(ProductOutputSerializer(product).data, status=status.HTTP_201_CREATED)
+
+
+class ProductDetailApi(APIView):
+    permission_classes = [IsAuthenticated, IsAdminOrReadOnly]
+
+    def _get(self, pk: int) -> Product:
+        product = Product.objects.filter(pk=pk).first()
+        if product is None:
+            raise NotFound("No product with this id.")
+        return product
+
+    @extend_schema(responses={200: ProductOutputSerializer, 401: _401, 404: _404}, tags=["orders"])
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(ProductOutputSerializer(self._get(pk)).data)
+
+    def _update(self, request: Request, pk: int, *, partial: bool) -> Response:
+        product = self._get(pk)
+        data = ProductInputSerializer(data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        product = product_update(product=product, data=data.validated_data)
+        return Response(ProductOutputSerializer(product).data)
+
+    @extend_schema(
+        request=ProductInputSerializer,
+        responses={200: ProductOutputSerializer, 400: _400, 401: _401, 403: _403_ADMIN, 404: _404},
+        tags=["orders"],
+    )
+    def put(self, request: Request, pk: int) -> Response:
+        return self._update(request, pk, partial=False)
+
+    @extend_schema(
+        request=ProductInputSerializer(partial=True),
+        responses={200: ProductOutputSerializer, 400: _400, 401: _401, 403: _403_ADMIN, 404: _404},
+        tags=["orders"],
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        return self._update(request, pk, partial=True)
+
+    @extend_schema(
+        responses={
+            204: None,
+            401: _401,
+            403: _403_ADMIN,
+            404: _404,
+            409: OpenApiResponse(_detail, description="The product appears in orders; set its stock to 0 instead."),
+        },
+        tags=["orders"],
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        product_delete(product=self._get(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class OrderListApi(GenericAPIView):
+    queryset = Order.objects.none()
+    serializer_class = OrderOutputSerializer
+
+    def get_queryset(self):
+        return order_list(user=self.request.user)
+
+    @extend_schema(responses={200: OrderOutputSerializer(many=True), 401: _401, 404: _404}, tags=["orders"])
+    def get(self, request: Request) -> Response:
+        """The current user's orders, newest first."""
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(OrderOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=OrderCreateInputSerializer,
+        responses={
+            201: OrderOutputSerializer,
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="Invalid items (unknown product, quantity, below the minimum total) or not enough "
+                "stock (the message names the product and what is available). Nothing is changed.",
+            ),
+            401: _401,
+        },
+        tags=["orders"],
+    )
+    def post(self, request: Request) -> Response:
+        """Place an order: stock is checked and decremented in one transaction."""
+        data = OrderCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = order_create(user=request.user, lines=data.validated_data["items"])
+        return Response(OrderOutputSerializer(order_get(order_id=order.pk)).data, status=status.HTTP_201_CREATED)
+
+
+def _visible_or_404(request: Request, pk: int) -> None:
+    # Ownership first, always from the database: the cache is read only after this.
+    if not order_visible(user=request.user, order_id=pk):
+        raise NotFound(ORDER_NOT_FOUND)
+
+
+class OrderDetailApi(APIView):
+    @extend_schema(responses={200: OrderOutputSerializer, 401: _401, 404: _404}, tags=["orders"])
+    def get(self, request: Request, pk: int) -> Response:
+        """One order (owner or admin); cached 1 minute, invalidated by any change to it."""
+        _visible_or_404(request, pk)
+        cached = order_detail_answer(order_id=pk)
+        data = cached.get()
+        if data is not None:
+            return Response(data, headers=_cache_header(True))
+        try:
+            data = OrderOutputSerializer(order_get(order_id=pk)).data
+        except Order.DoesNotExist as exc:
+            raise NotFound(ORDER_NOT_FOUND) from exc
+        cached.set(data)
+        return Response(data, headers=_cache_header(False))
+
+    @extend_schema(
+        request=OrderStatusInputSerializer,
+        responses={
+            200: OrderOutputSerializer,
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT, description="Unknown status, or a transition not allowed (allowed ones listed)."
+            ),
+            401: _401,
+            403: OpenApiResponse(_detail, description="An owner may only cancel a pending order."),
+            404: _404,
+        },
+        tags=["orders"],
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        """Change the status: admins along the workflow, owners only cancel a pending order."""
+        _visible_or_404(request, pk)
+        data = OrderStatusInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = order_status_change(order=Order(pk=pk), actor=request.user, status=data.validated_data["status"])
+        return Response(OrderOutputSerializer(order_get(order_id=order.pk)).data)
+
+
+class OrderReceiptApi(APIView):
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF receipt."),
+            401: _401,
+            404: OpenApiResponse(_detail, description="No such order, or its receipt is not generated yet."),
+        },
+        tags=["orders"],
+    )
+    def get(self, request: Request, pk: int) -> FileResponse:
+        """Download the PDF receipt of an order (owner or admin)."""
+        _visible_or_404(request, pk)
+        order = Order.objects.filter(pk=pk).first()
+        if order is None:
+            raise NotFound(ORDER_NOT_FOUND)
+        if not order.receipt:
+            raise NotFound("The receipt of this order is not ready yet; it is generated within seconds, try again.")
+        return FileResponse(
+            order.receipt.open("rb"),
+            as_attachment=True,
+            filename=f"receipt-{order.number}.pdf",
+            content_type="application/pdf",
+        )
+
+
+class AdminOrderListApi(GenericAPIView):
+    permission_classes = [IsAdminUser]
+    queryset = Order.objects.none()
+    serializer_class = OrderOutputSerializer
+    filterset_class = AdminOrderFilter
+
+    def get_queryset(self):
+        return order_list_all()
+
+    @extend_schema(
+        responses={200: OrderOutputSerializer(many=True), 400: _400, 401: _401, 403: _403_ADMIN, 404: _404},
+        tags=["orders"],
+    )
+    def get(self, request: Request) -> Response:
+        """All orders, filtered by status and user id (admins only)."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(OrderOutputSerializer(page, many=True).data)

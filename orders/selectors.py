@@ -1,0 +1,57 @@
+"""Reads of the shop, narrowed to what the caller may see."""
+
+import django_filters
+from django.db.models import QuerySet
+
+from accounts.models import User
+from orders.models import Category, Order, OrderStatus, Product
+
+
+class ProductFilter(django_filters.FilterSet):
+    category = django_filters.ChoiceFilter(choices=Category.choices)
+    min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte")
+    max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte")
+    search = django_filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=200)
+    ordering = django_filters.OrderingFilter(fields=("name", "price", "stock", "created_at", "id"))
+
+    class Meta:
+        model = Product
+        fields = ["category", "min_price", "max_price", "search"]
+
+
+class AdminOrderFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=OrderStatus.choices)
+    user = django_filters.NumberFilter(field_name="user_id", min_value=1)
+
+    class Meta:
+        model = Order
+        fields = ["status", "user"]
+
+
+def product_list() -> QuerySet[Product]:
+    return Product.objects.order_by("pk")
+
+
+def _order_qs() -> QuerySet[Order]:
+    return Order.objects.prefetch_related("items", "shipping_attempts")
+
+
+def order_list(*, user: User) -> QuerySet[Order]:
+    """The user's own orders, newest first."""
+    return _order_qs().filter(user=user)
+
+
+def order_list_all() -> QuerySet[Order]:
+    return _order_qs().all()
+
+
+def order_visible(*, user: User, order_id: int) -> bool:
+    """Whether the user may see this order (owner or admin); one indexed lookup, no cache."""
+    qs = Order.objects.filter(pk=order_id)
+    if not user.is_staff:
+        qs = qs.filter(user=user)
+    return qs.exists()
+
+
+def order_get(*, order_id: int) -> Order:
+    return _order_qs().get(pk=order_id)

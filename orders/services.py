@@ -1,0 +1,369 @@
+"""Writes of the shop: products, orders and their status, receipts, emails and shipping calls."""
+
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, ProtectedError, Q
+from django.utils import timezone
+
+from accounts.models import User
+from config.errors import PermissionDenied
+from orders.cache import order_detail_invalidate, product_list_invalidate
+from orders.errors import InsufficientStock, InvalidTransition, ProductInUse, ShippingApiError
+from orders.models import (
+    Order,
+    OrderEmail,
+    OrderItem,
+    OrderStatus,
+    Product,
+    ShippingAttempt,
+    ShippingStatus,
+    product_qs_for_update,
+)
+from orders.receipts import receipt_pdf_render
+from orders.tasks import order_notify_shipping_task, order_receipt_task
+
+logger = logging.getLogger(__name__)
+
+# Where an admin may move an order from each status.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    OrderStatus.PENDING: (OrderStatus.PROCESSING, OrderStatus.CANCELLED),
+    OrderStatus.PROCESSING: (OrderStatus.SHIPPED, OrderStatus.CANCELLED),
+    OrderStatus.SHIPPED: (OrderStatus.DELIVERED,),
+    OrderStatus.DELIVERED: (),
+    OrderStatus.CANCELLED: (),
+}
+
+
+@dataclass(frozen=True)
+class OrderLineIn:
+    product_id: int
+    quantity: int
+
+
+# --- Products -----------------------------------------------------------------
+
+
+def product_create(**fields) -> Product:
+    product = Product(**fields)
+    product.full_clean()
+    product.save()
+    return product
+
+
+def product_update(*, product: Product, data: dict) -> Product:
+    for field, value in data.items():
+        setattr(product, field, value)
+    product.full_clean()
+    product.save()
+    return product
+
+
+def product_delete(*, product: Product) -> None:
+    """Refuse to delete a product that orders point to: their history must keep it.
+
+    An order committed between the check and the delete still fails the
+    delete: the foreign key under PROTECT, which PostgreSQL checks at commit.
+    """
+    if OrderItem.objects.filter(product=product).exists():
+        raise ProductInUse(_product_in_use_message(product))
+    try:
+        with transaction.atomic():
+            product.delete()
+    except (ProtectedError, IntegrityError) as exc:
+        raise ProductInUse(_product_in_use_message(product)) from exc
+
+
+def _product_in_use_message(product: Product) -> str:
+    return (
+        f'Product {product.pk} ("{product.name}") appears in orders and cannot be deleted; '
+        "set its stock to 0 to stop selling it."
+    )
+
+
+# --- Orders -------------------------------------------------------------------
+
+
+def order_lines_merge(lines: list[OrderLineIn]) -> "OrderedDict[int, int]":
+    """Quantities per product id, duplicate lines added up, in first-seen order."""
+    wanted: OrderedDict[int, int] = OrderedDict()
+    for line in lines:
+        wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity
+    return wanted
+
+
+def minimum_total_message(total: Decimal) -> str:
+    return f"The order total {total:.2f} is below the minimum order total of {settings.ORDERS_MIN_TOTAL:.2f}."
+
+
+@transaction.atomic
+def order_create(*, user: User, lines: list[OrderLineIn]) -> Order:
+    """Lock the products in pk order (so concurrent orders cannot deadlock),
+    check stock, then decrement it in the same transaction: two buyers of the
+    last item queue on the row lock and the second one sees stock 0.
+
+    The order and its lines are written before the lock is taken (they are
+    invisible to others until commit and vanish on rollback), so the row locks
+    are held only for the check, one UPDATE and the COMMIT. Prices are read
+    again under the lock; the lines are corrected in the rare case one changed.
+    """
+    wanted = order_lines_merge(lines)
+    if not wanted:
+        raise ValidationError({"items": ["An order needs at least one item."]})
+    seen = {p.pk: p for p in Product.objects.filter(pk__in=list(wanted)).only("pk", "name", "price")}
+    _check_exist(wanted, seen)
+    order = Order.objects.create(user=user, total_price=_total_checked(wanted, seen))
+    items = OrderItem.objects.bulk_create(
+        OrderItem(
+            order=order,
+            product_id=pk,
+            product_name=seen[pk].name,
+            quantity=quantity,
+            price_at_purchase=seen[pk].price,
+        )
+        for pk, quantity in wanted.items()
+    )
+
+    products = {
+        p.pk: p for p in product_qs_for_update().filter(pk__in=list(wanted)).only("pk", "name", "price", "stock")
+    }
+    _check_exist(wanted, products)  # deleted since the first read
+    for pk, quantity in wanted.items():
+        product = products[pk]
+        if product.stock < quantity:
+            raise InsufficientStock(
+                f'Not enough stock for "{product.name}" (product {pk}): '
+                f"{quantity} requested, {product.stock} available."
+            )
+        product.stock -= quantity
+    # bulk_update sends no signals: invalidate the product lists explicitly.
+    Product.objects.bulk_update(list(products.values()), ["stock"])
+    changed = [item for item in items if item.price_at_purchase != products[item.product_id].price]
+    if changed:  # a price changed between the first read and the lock: the locked price counts
+        for item in changed:
+            item.price_at_purchase = products[item.product_id].price
+        OrderItem.objects.bulk_update(changed, ["price_at_purchase"])
+        order.total_price = _total_checked(wanted, products)
+        order.save(update_fields=["total_price"])
+    product_list_invalidate()
+    order_receipt_task.delay_on_commit(order.pk)
+    return order
+
+
+def _check_exist(wanted: "OrderedDict[int, int]", products: dict[int, Product]) -> None:
+    missing = [pk for pk in wanted if pk not in products]
+    if missing:
+        raise ValidationError({"items": [f"Product {pk} does not exist." for pk in missing]})
+
+
+def _total_checked(wanted: "OrderedDict[int, int]", products: dict[int, Product]) -> Decimal:
+    total = sum((products[pk].price * quantity for pk, quantity in wanted.items()), Decimal("0.00"))
+    if total < settings.ORDERS_MIN_TOTAL:
+        raise ValidationError({"items": [minimum_total_message(total)]})
+    return total
+
+
+def _stock_return(*, order: Order) -> None:
+    """Put the order's quantities back, products locked in pk order like order_create."""
+    quantities = dict(order.items.values_list("product_id", "quantity"))
+    products = list(product_qs_for_update().filter(pk__in=list(quantities)))
+    for product in products:
+        product.stock += quantities[product.pk]
+    Product.objects.bulk_update(products, ["stock"])
+    product_list_invalidate()
+
+
+@transaction.atomic
+def order_status_change(*, order: Order, actor: User, status: str) -> Order:
+    """Move an order along pending → processing → shipped → delivered, or cancel it.
+
+    The order row is locked first, so two concurrent cancellations cannot both
+    return the stock. An owner may only cancel a pending order; an admin may
+    cancel a pending or processing one. Cancelling returns the stock in this
+    same transaction; shipping queues the call to the shipping API after commit.
+    """
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    current = order.status
+    if not actor.is_staff:
+        if status != OrderStatus.CANCELLED:
+            raise PermissionDenied("You can only cancel your order; other status changes are made by the shop.")
+        if current != OrderStatus.PENDING:
+            raise PermissionDenied(f"Only a pending order can be cancelled by its owner; this order is {current}.")
+    allowed = TRANSITIONS[current]
+    if status not in allowed:
+        options = ", ".join(allowed) if allowed else f"none, {current} is final"
+        raise InvalidTransition(f"An order cannot move from {current} to {status}; allowed: {options}.")
+
+    if status == OrderStatus.CANCELLED:
+        _stock_return(order=order)
+    order.status = status
+    update_fields = ["status", "updated_at"]
+    if status == OrderStatus.SHIPPED:
+        order.shipping_status = ShippingStatus.PENDING
+        order.shipping_updated_at = timezone.now()
+        order.shipping_error = ""
+        update_fields += ["shipping_status", "shipping_updated_at", "shipping_error"]
+        order_notify_shipping_task.delay_on_commit(order.pk)
+    order.save(update_fields=update_fields)
+    return order
+
+
+# --- Receipt and confirmation email ----------------------------------------------
+
+
+def order_receipt_generate(*, order_id: int) -> None:
+    """Store the PDF receipt once, then send the confirmation email once.
+
+    Idempotent: a redelivered or re-driven task finds the receipt stored (the
+    conditional update lets only one writer set it) and the email marked sent.
+    """
+    order = Order.objects.select_related("user").filter(pk=order_id).first()
+    if order is None:
+        logger.warning("receipt: order %s no longer exists", order_id)
+        return
+    if not order.receipt:
+        pdf = receipt_pdf_render(order=order)
+        field = Order._meta.get_field("receipt")
+        name = field.storage.save(field.generate_filename(order, f"receipt-{order.number}.pdf"), ContentFile(pdf))
+        claimed = Order.objects.filter(pk=order.pk, receipt="").update(
+            receipt=name, receipt_generated_at=timezone.now()
+        )
+        if claimed:
+            order_detail_invalidate(order_id=order.pk)
+            order.refresh_from_db(fields=["receipt", "receipt_generated_at"])
+            logger.info("receipt: stored %s for order %s (%d bytes)", name, order.number, len(pdf))
+        else:
+            field.storage.delete(name)  # another worker stored it first
+            order.refresh_from_db(fields=["receipt", "receipt_generated_at"])
+    order_confirmation_send(order=order)
+
+
+def order_confirmation_send(*, order: Order) -> OrderEmail:
+    """Record the confirmation email, send it with the receipt attached, mark it sent."""
+    items = list(order.items.all())
+    lines = "\n".join(
+        f"  {item.quantity} x {item.product_name} @ {item.price_at_purchase:.2f} = {item.line_total:.2f}"
+        for item in items
+    )
+    email, _ = OrderEmail.objects.get_or_create(
+        order=order,
+        kind=OrderEmail.Kind.CONFIRMATION,
+        defaults={
+            "recipient": order.user.email,
+            "subject": f"Your order {order.number}",
+            "body": (
+                f"Thank you for your order {order.number}.\n\n{lines}\n\n"
+                f"Total: {order.total_price:.2f}\n\nYour receipt is attached."
+            ),
+        },
+    )
+    if email.sent_at is not None:
+        return email
+    message = EmailMessage(email.subject, email.body, settings.DEFAULT_FROM_EMAIL, [email.recipient])
+    if order.receipt:
+        with order.receipt.open("rb") as fh:
+            message.attach(f"receipt-{order.number}.pdf", fh.read(), "application/pdf")
+    message.send()  # an SMTP error propagates and the task retries
+    OrderEmail.objects.filter(pk=email.pk, sent_at__isnull=True).update(sent_at=timezone.now())
+    order_detail_invalidate(order_id=order.pk)
+    logger.info("email: confirmation of %s sent to %s", order.number, email.recipient)
+    email.refresh_from_db()
+    return email
+
+
+# --- Shipping API -------------------------------------------------------------------
+
+
+def order_notify_shipping(*, order_id: int, final_attempt: bool) -> ShippingAttempt | None:
+    """Tell the shipping API that an order shipped; record the attempt and, at the end, the outcome.
+
+    Raises ShippingApiError on a failed attempt so the task retries with
+    backoff; on the final failed attempt the order is marked failed first.
+    Does nothing for an order whose shipping call already finished.
+    """
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None or order.shipping_status != ShippingStatus.PENDING:
+        logger.info("shipping: nothing to do for order %s", order_id)
+        return None
+    payload = {
+        "order": order.number,
+        "user_id": order.user_id,
+        "total_price": str(order.total_price),
+        "items": [
+            {"product": item.product_id, "quantity": item.quantity}
+            for item in order.items.only("product_id", "quantity")
+        ],
+    }
+    started = time.monotonic()
+    status_code: int | None = None
+    try:
+        response = requests.post(
+            settings.ORDERS_SHIPPING_API_URL, json=payload, timeout=settings.ORDERS_SHIPPING_API_TIMEOUT
+        )
+        status_code = response.status_code
+        error = "" if response.ok else f"HTTP {response.status_code}: {response.text[:200]}"
+    except requests.RequestException as exc:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+    attempt = ShippingAttempt.objects.create(
+        order=order,
+        number=ShippingAttempt.objects.filter(order=order).count() + 1,
+        succeeded=not error,
+        status_code=status_code,
+        error=error,
+        duration_ms=int((time.monotonic() - started) * 1000),
+    )
+    now = timezone.now()
+    pending = Order.objects.filter(pk=order.pk, shipping_status=ShippingStatus.PENDING)
+    if not error:
+        pending.update(shipping_status=ShippingStatus.SUCCEEDED, shipping_updated_at=now, shipping_error="")
+    elif final_attempt:
+        pending.update(shipping_status=ShippingStatus.FAILED, shipping_updated_at=now, shipping_error=error)
+    else:
+        pending.update(shipping_updated_at=now, shipping_error=error)
+    order_detail_invalidate(order_id=order.pk)
+    logger.info("shipping: order %s attempt %d %s", order.number, attempt.number, error or "succeeded")
+    if error:
+        raise ShippingApiError(error)
+    return attempt
+
+
+# --- Sweeper --------------------------------------------------------------------------
+
+
+def order_sweep(*, older_than: timedelta | None = None) -> dict[str, int]:
+    """Re-enqueue receipts/emails not done and shipping calls still pending past a timeout.
+
+    Messages can be lost (broker down at commit, worker killed before ack with
+    a purged queue); the rows say what is still to do, and the tasks are idempotent.
+    """
+    older_than = older_than or timedelta(seconds=settings.ORDERS_SWEEP_AFTER_SECONDS)
+    now = timezone.now()
+    cutoff = now - older_than
+    sent = OrderEmail.objects.filter(order=OuterRef("pk"), kind=OrderEmail.Kind.CONFIRMATION, sent_at__isnull=False)
+    receipts = list(
+        Order.objects.filter(created_at__lt=cutoff, created_at__gte=now - timedelta(days=1))
+        .filter(Q(receipt="") | ~Exists(sent))
+        .values_list("pk", flat=True)[:500]
+    )
+    for order_id in receipts:
+        order_receipt_task.delay_on_commit(order_id)
+    shipping = list(
+        Order.objects.filter(shipping_status=ShippingStatus.PENDING, shipping_updated_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )[:500]
+    )
+    Order.objects.filter(pk__in=shipping).update(shipping_updated_at=now)
+    for order_id in shipping:
+        order_notify_shipping_task.delay_on_commit(order_id)
+    logger.info("sweep: %d receipts and %d shipping calls re-enqueued", len(receipts), len(shipping))
+    return {"receipts": len(receipts), "shipping": len(shipping)}
