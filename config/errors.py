@@ -52,3 +52,14 @@ def api_exception_handler(exc, context):
         api_exc.status_code = exc.status_code
         exc = api_exc
     return exception_handler(exc, context)
+
+
+def not_found(request, exception=None):
+    """404 for a URL nothing matches: JSON under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+
+        return JsonResponse({"detail": "Not found."}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)

@@ -27,3 +27,5 @@ urlpatterns = [
     path("codecheck/", include("codecheck.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "config.errors.not_found"

@@ -45,3 +45,17 @@ def test_health_broker_check_fails_on_unreachable_redis(api_client, broker_down)
 
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert response.json()["checks"]["broker"].startswith("error:")
+
+
+def test_unknown_api_url_is_a_json_404(api_client):
+    response = api_client.get("/api/orders/null,null/")
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_unknown_page_is_an_html_404(client):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response["Content-Type"].startswith("text/html")

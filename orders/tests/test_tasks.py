@@ -8,10 +8,9 @@ from http import HTTPStatus
 import pytest
 from django.core import mail
 from django.urls import reverse
-from kombu import pools as kombu_pools
 from pypdf import PdfReader
 
-from conftest import _reset_broker_pools, free_port, jwt_client, wait_until
+from conftest import broker_outage, free_port, jwt_client, wait_until
 from orders.models import Order, OrderEmail, ShippingStatus
 from orders.services import OrderLineIn, order_create
 from orders.tasks import order_notify_shipping_task, order_receipt_task, order_sweep_task
@@ -209,21 +208,11 @@ def test_worker_generates_receipt_and_retries_shipping(orders_worker, user, staf
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_order_placed_while_broker_down_is_re_driven_by_the_sweeper(celery_worker, user, settings):
-    from config.celery import app
-
     product = ProductFactory(stock=5)
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    _reset_broker_pools(app)
-    try:
+    with broker_outage():
         created = jwt_client(user).post(
             reverse("orders-api:order-list"), {"items": [{"product": product.pk, "quantity": 1}]}, format="json"
         )
-    finally:
-        app.conf.broker_url = original
-        _reset_broker_pools(app)
-        # kombu's global registry still holds the producer pool closed above; start afresh.
-        kombu_pools.reset()
     assert created.status_code == HTTPStatus.CREATED
     order = Order.objects.get()
     assert not order.receipt
