@@ -1,0 +1,175 @@
+"""The parent side of the checker process: start it, feed it files, restart it when it dies."""
+
+import atexit
+import base64
+import contextlib
+import json
+import logging
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+CHECKER_PATH = Path(__file__).resolve().with_name("checker.py")
+# The checker gets no project variables (no PYTHONPATH, no secrets), only a locale and PATH.
+CHILD_ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+@dataclass(frozen=True)
+class FindingOut:
+    line: int
+    column: int
+    code: str
+    message: str
+
+
+@dataclass
+class CheckOutcome:
+    """What one check found: findings, or the reason flake8 could not check the file."""
+
+    findings: list[FindingOut] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return not self.error and not self.findings
+
+
+class CheckerProcess:
+    """One long-lived, resource-limited ``checker.py`` process, checking one file at a time.
+
+    A file that exceeds the time limit gets the process killed (CPU limit inside,
+    wall-clock limit here); a crash or kill is reported as that file's error and
+    the next file starts a fresh process.
+    """
+
+    def __init__(self, *, time_limit: float, memory_bytes: int, flake8_args: list[str], start_timeout: float = 30):
+        self.time_limit = time_limit
+        self.memory_bytes = memory_bytes
+        self.flake8_args = list(flake8_args)
+        self.start_timeout = start_timeout
+        self.process: subprocess.Popen | None = None
+        self._buffer = b""
+        self._next_id = 0
+
+    # --- lifecycle ---------------------------------------------------------
+
+    def start(self) -> None:
+        config = {
+            "memory_bytes": self.memory_bytes,
+            "cpu_seconds": max(1, int(self.time_limit)),
+            "flake8_args": self.flake8_args,
+        }
+        self._buffer = b""
+        self.process = subprocess.Popen(  # noqa: S603 - fixed argv: our interpreter and our script
+            [sys.executable, "-I", str(CHECKER_PATH), json.dumps(config)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=CHILD_ENV,
+            cwd="/",
+            start_new_session=True,
+        )
+        ready = self._read_reply(time.monotonic() + self.start_timeout)
+        if not ready or not ready.get("ready"):
+            status = self._kill()
+            raise RuntimeError(f"the flake8 checker process did not start (exit status {status})")
+
+    def close(self) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.stdin.close()
+            self.process.wait(2)
+        except (OSError, subprocess.TimeoutExpired):
+            self._kill()
+        self.process = None
+
+    def _kill(self) -> int | None:
+        process, self.process = self.process, None
+        if process is None:
+            return None
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):  # exited between poll and kill
+                os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+        for stream in (process.stdin, process.stdout):
+            with contextlib.suppress(OSError):  # a broken pipe on close
+                stream.close()
+        return process.returncode
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    # --- checking ----------------------------------------------------------
+
+    def check(self, data: bytes) -> CheckOutcome:
+        if self.process is None or self.process.poll() is not None:
+            self._kill()
+            self.start()
+        self._next_id += 1
+        request = json.dumps({"id": self._next_id, "data": base64.b64encode(data).decode("ascii")}) + "\n"
+        try:
+            self.process.stdin.write(request.encode("ascii"))
+            self.process.stdin.flush()
+        except OSError:
+            status = self._kill()
+            return CheckOutcome(error=f"the flake8 checker process died (exit status {status})")
+        # The CPU limit inside fires first; the wall clock catches a process that sleeps or blocks.
+        reply = self._read_reply(time.monotonic() + self.time_limit + 5)
+        if reply is None:
+            status = self._kill()
+            if status in (None, -signal.SIGKILL, -signal.SIGXCPU):
+                return CheckOutcome(error=f"flake8 exceeded the time limit of {self.time_limit:g} s")
+            return CheckOutcome(error=f"flake8 crashed (exit status {status})")
+        if "error" in reply:
+            if self.process.poll() is not None or reply.get("fatal"):
+                self._kill()
+            return CheckOutcome(error=reply["error"])
+        return CheckOutcome(findings=[FindingOut(*row) for row in reply["findings"]])
+
+    def _read_reply(self, deadline: float) -> dict | None:
+        """The next JSON line, or None on EOF or when the deadline passes."""
+        stdout = self.process.stdout
+        with selectors.DefaultSelector() as selector:
+            selector.register(stdout, selectors.EVENT_READ)
+            while b"\n" not in self._buffer:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not selector.select(remaining):
+                    return None
+                chunk = os.read(stdout.fileno(), 1 << 16)
+                if not chunk:
+                    return None
+                self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return json.loads(line)
+
+
+_checker: CheckerProcess | None = None
+_checker_pid: int | None = None
+
+
+def checker_from_settings() -> CheckerProcess:
+    return CheckerProcess(
+        time_limit=settings.CODECHECK_TIME_LIMIT_SECONDS,
+        memory_bytes=settings.CODECHECK_MEMORY_LIMIT_BYTES,
+        flake8_args=settings.CODECHECK_FLAKE8_ARGS,
+    )
+
+
+def get_checker() -> CheckerProcess:
+    """This process's checker (a forked worker child gets its own)."""
+    global _checker, _checker_pid
+    if _checker is None or _checker_pid != os.getpid():
+        _checker, _checker_pid = checker_from_settings(), os.getpid()
+        atexit.register(_checker.close)
+    return _checker
