@@ -72,8 +72,6 @@ def upload_read(*, upload: UploadedFile) -> UploadIn:
             f"Only Python source files ending in .py are accepted; {name or 'the upload'!r} is not one.",
             code="not_python",
         )
-    if "\x00" in name or len(name) > 255:
-        raise ApplicationError("The file name must be at most 255 characters with no NUL.", code="bad_name")
     limit = settings.CODECHECK_MAX_UPLOAD_BYTES
     if upload.size is not None and upload.size > limit:
         raise PayloadTooLarge(f"{name} is {upload.size} bytes; the limit is {limit} bytes.")

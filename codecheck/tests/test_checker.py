@@ -15,8 +15,8 @@ ERRORS_FINDINGS = [
     FindingOut(2, 7, "E201", "whitespace after '('"),
     FindingOut(2, 9, "E202", "whitespace before ')'"),
 ]
-# ~280 KB of list items: a few seconds of flake8, the slow-file trap in miniature.
-SLOW_SOURCE = ("x = [\n" + "    1,\n" * 40000 + "]\n").encode()
+# ~840 KB of list items: about ten seconds of flake8, the slow-file trap.
+SLOW_SOURCE = ("x = [\n" + "    1,\n" * 120000 + "]\n").encode()
 
 
 @pytest.mark.parametrize(
