@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +60,7 @@ class CheckerProcess:
         self.start_timeout = start_timeout
         self.process: subprocess.Popen | None = None
         self._buffer = b""
+        self._outgoing = b""
         self._next_id = 0
 
     # --- lifecycle ---------------------------------------------------------
@@ -68,7 +71,7 @@ class CheckerProcess:
             "cpu_seconds": max(1, int(self.time_limit)),
             "flake8_args": self.flake8_args,
         }
-        self._buffer = b""
+        self._buffer = self._outgoing = b""
         self.process = subprocess.Popen(  # noqa: S603 - fixed argv: our interpreter and our script
             [sys.executable, "-I", str(CHECKER_PATH), json.dumps(config)],
             stdin=subprocess.PIPE,
@@ -78,6 +81,7 @@ class CheckerProcess:
             cwd="/",
             start_new_session=True,
         )
+        os.set_blocking(self.process.stdin.fileno(), False)
         ready = self._read_reply(time.monotonic() + self.start_timeout)
         if not ready or not ready.get("ready"):
             status = self._kill()
@@ -113,45 +117,112 @@ class CheckerProcess:
     # --- checking ----------------------------------------------------------
 
     def check(self, data: bytes) -> CheckOutcome:
-        if self.process is None or self.process.poll() is not None:
-            self._kill()
-            self.start()
+        return next(self.check_many([data]))
+
+    def check_many(self, sources: Iterable[bytes], window: int = 2) -> Iterator[CheckOutcome]:
+        """Outcomes in order, keeping up to ``window`` files queued so the checker never waits
+        while the caller records the previous result.
+
+        When the process dies on a file (time limit, memory, crash), that file gets
+        the error and the files queued behind it are sent again to a fresh process.
+        """
+        queued: deque[tuple[int, bytes]] = deque()
+        pending = iter(sources)
+        exhausted = False
+        while True:
+            while not exhausted and len(queued) < window:
+                if queued and not self._alive():
+                    break  # the head's read sees the death, then the rest is sent again
+                data = next(pending, None)
+                if data is None:
+                    exhausted = True
+                    break
+                if not self._alive():
+                    self._kill()
+                    self.start()
+                queued.append(self._send(data))
+            if not queued:
+                return
+            request_id, _ = queued[0]
+            outcome, died = self._receive(request_id)
+            queued.popleft()
+            if died:
+                self._kill()
+                resend = list(queued)
+                queued.clear()
+                if resend:
+                    self.start()
+                    queued.extend(self._send(data) for _, data in resend)
+            yield outcome
+
+    def _alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def _send(self, data: bytes) -> tuple[int, bytes]:
         self._next_id += 1
         request = json.dumps({"id": self._next_id, "data": base64.b64encode(data).decode("ascii")}) + "\n"
-        try:
-            self.process.stdin.write(request.encode("ascii"))
-            self.process.stdin.flush()
-        except OSError:
-            status = self._kill()
-            return CheckOutcome(error=f"the flake8 checker process died (exit status {status})")
+        self._outgoing += request.encode("ascii")
+        self._pump(read=False, deadline=time.monotonic())
+        return self._next_id, data
+
+    def _receive(self, request_id: int) -> tuple[CheckOutcome, bool]:
+        """The outcome of ``request_id`` and whether the process is gone (or must go)."""
         # The CPU limit inside fires first; the wall clock catches a process that sleeps or blocks.
         reply = self._read_reply(time.monotonic() + self.time_limit + 5)
         if reply is None:
             status = self._kill()
             if status in (None, -signal.SIGKILL, -signal.SIGXCPU):
-                return CheckOutcome(error=f"flake8 exceeded the time limit of {self.time_limit:g} s")
-            return CheckOutcome(error=f"flake8 crashed (exit status {status})")
+                return CheckOutcome(error=f"flake8 exceeded the time limit of {self.time_limit:g} s"), True
+            return CheckOutcome(error=f"flake8 crashed (exit status {status})"), True
+        if reply.get("id") != request_id:
+            return CheckOutcome(error="the flake8 checker process answered out of turn"), True
         if "error" in reply:
-            if self.process.poll() is not None or reply.get("fatal"):
-                self._kill()
-            return CheckOutcome(error=reply["error"])
-        return CheckOutcome(findings=[FindingOut(*row) for row in reply["findings"]])
+            return CheckOutcome(error=reply["error"]), bool(reply.get("fatal"))
+        return CheckOutcome(findings=[FindingOut(*row) for row in reply["findings"]]), False
 
     def _read_reply(self, deadline: float) -> dict | None:
         """The next JSON line, or None on EOF or when the deadline passes."""
-        stdout = self.process.stdout
-        with selectors.DefaultSelector() as selector:
-            selector.register(stdout, selectors.EVENT_READ)
-            while b"\n" not in self._buffer:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not selector.select(remaining):
-                    return None
-                chunk = os.read(stdout.fileno(), 1 << 16)
-                if not chunk:
-                    return None
-                self._buffer += chunk
+        if not self._pump(read=True, deadline=deadline):
+            return None
         line, self._buffer = self._buffer.split(b"\n", 1)
         return json.loads(line)
+
+    def _pump(self, *, read: bool, deadline: float) -> bool:
+        """Write queued requests as the pipe takes them and, if ``read``, read until a whole reply
+        line is buffered (True) or EOF or the deadline (False).
+
+        Writing and reading in one loop means a large reply and a large queued
+        request can never block each other.
+        """
+        stdin, stdout = self.process.stdin, self.process.stdout
+        with selectors.DefaultSelector() as selector:
+            selector.register(stdout, selectors.EVENT_READ)
+            while True:
+                if self._outgoing:
+                    try:
+                        written = os.write(stdin.fileno(), self._outgoing)
+                        self._outgoing = self._outgoing[written:]
+                    except BlockingIOError:
+                        pass
+                    except OSError:  # the process is gone; its EOF on stdout tells the reader
+                        self._outgoing = b""
+                if not read:
+                    return True
+                if b"\n" in self._buffer:
+                    return True
+                if self._outgoing and stdin.fileno() not in selector.get_map():
+                    selector.register(stdin, selectors.EVENT_WRITE)
+                elif not self._outgoing and stdin.fileno() in selector.get_map():
+                    selector.unregister(stdin)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                for key, _ in selector.select(remaining):
+                    if key.fileobj is stdout:
+                        chunk = os.read(stdout.fileno(), 1 << 16)
+                        if not chunk:
+                            return False
+                        self._buffer += chunk
 
 
 _checker: CheckerProcess | None = None

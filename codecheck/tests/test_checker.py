@@ -91,6 +91,28 @@ def test_checker_kills_a_file_over_the_time_limit_and_recovers():
     assert after.findings == ERRORS_FINDINGS
 
 
+def test_files_queued_behind_a_killed_one_are_checked_by_a_fresh_process():
+    process = CheckerProcess(time_limit=1, memory_bytes=0, flake8_args=[])
+
+    try:
+        outcomes = list(process.check_many([SLOW_SOURCE, sample("errors"), sample("clean"), SLOW_SOURCE, b""]))
+    finally:
+        process.close()
+
+    timeout = CheckOutcome(error="flake8 exceeded the time limit of 1 s")
+    assert outcomes == [timeout, CheckOutcome(findings=ERRORS_FINDINGS), CheckOutcome(), timeout, CheckOutcome()]
+
+
+def test_large_replies_and_large_queued_files_do_not_block_each_other(checker):
+    noisy = b"x=1\n" * 3000  # 3 000 findings: a reply far larger than a pipe buffer
+    big = b'X = "' + b"a" * 240_000 + b'"\n'  # a 320 KB request (base64) queued behind it
+
+    outcomes = list(checker.check_many([noisy, big, noisy]))
+
+    assert [len(o.findings) for o in outcomes] == [3000, 1, 3000]
+    assert outcomes[0].findings[0] == FindingOut(1, 2, "E225", "missing whitespace around operator")
+
+
 def test_checker_reports_a_file_over_the_memory_limit_and_restarts():
     process = CheckerProcess(time_limit=30, memory_bytes=60 * 2**20, flake8_args=[])
 

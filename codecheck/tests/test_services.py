@@ -76,6 +76,13 @@ def test_upload_rejects_other_extensions(user, name):
     assert not CodeFile.objects.exists()
 
 
+@pytest.mark.parametrize("name", ["a\x00b.py", "tab\tname.py", "bell\x07.py"])
+def test_upload_rejects_control_characters_in_the_name(user, name):
+    with pytest.raises(ApplicationError, match="must not contain control characters"):
+        code_file_upload(owner=user, upload=upload(name))
+    assert not CodeFile.objects.exists()
+
+
 def test_upload_over_the_limit_is_413(user, settings):
     settings.CODECHECK_MAX_UPLOAD_BYTES = 10
 
@@ -292,10 +299,14 @@ class _CountingChecker:
         self.inner = checker_from_settings()
         self.counts, self.lock = counts, lock
 
-    def check(self, data: bytes) -> CheckOutcome:
-        with self.lock:
-            self.counts[data] = self.counts.get(data, 0) + 1
-        return self.inner.check(data)
+    def check_many(self, sources):
+        def counted():
+            for data in sources:
+                with self.lock:
+                    self.counts[data] = self.counts.get(data, 0) + 1
+                yield data
+
+        return self.inner.check_many(counted())
 
 
 @pytest.mark.django_db(transaction=True)
