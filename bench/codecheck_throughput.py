@@ -145,6 +145,9 @@ def main() -> None:
     print(
         f"checker process     : {rates['checker']:7.1f} files/s ({per_file['checker']:.1f} ms/file) {findings} findings"
     )
+    print(
+        f"in-process, no isol.: {rates['reference']:7.1f} files/s ({per_file['reference']:.1f} ms/file) reference only"
+    )
     print(f"full check path     : {rates['full']:7.1f} files/s ({per_file['full']:.1f} ms/file) incl. claim + record")
     print(f"speed-up, full path over subprocess: {rates['full'] / rates['baseline']:.1f}x (target >= 5x)")
     print(
