@@ -125,9 +125,9 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     files = select_files(args.files, settings.CODECHECK_MAX_UPLOAD_BYTES)
     total_kb = sum(p.stat().st_size for p in files) / 1024
-    print(
-        f"{len(files)} files, {total_kb:.0f} KB, database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}"
-    )
+    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    median_kb = sorted(p.stat().st_size for p in files)[len(files) // 2] / 1024
+    print(f"{len(files)} files, {total_kb:.0f} KB (median {median_kb:.1f} KB), database {engine}")
 
     baseline = bench_subprocess(files)
     reference = bench_inprocess_reference(files)
