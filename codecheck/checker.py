@@ -16,17 +16,19 @@ import shutil
 import sys
 import tempfile
 import traceback
+from collections.abc import Iterable
+from typing import TextIO
 
 UPLOAD_NAME = "upload.py"
 
 
-def _apply_limits(memory_bytes: int) -> None:
+def _apply_limits(memory_bytes: int) -> None:  # pragma: no cover - child only, see test_checker
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if memory_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
 
 
-def _limit_cpu_for_next_file(cpu_seconds: int) -> None:
+def _limit_cpu_for_next_file(cpu_seconds: int) -> None:  # pragma: no cover - child only, see test_checker
     """RLIMIT_CPU counts the whole process life, so move the soft limit to now + budget."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     used = int(usage.ru_utime + usage.ru_stime) + 1
@@ -48,20 +50,8 @@ def _build_application(flake8_args: list[str]):
         def after_init(self) -> None:
             self.violations: list = []
 
-        def start(self) -> None:
-            pass
-
-        def stop(self) -> None:
-            pass
-
         def handle(self, error) -> None:
             self.violations.append(error)
-
-        def show_statistics(self, statistics) -> None:
-            pass
-
-        def show_benchmarks(self, benchmarks) -> None:
-            pass
 
     application = Application()
     # --isolated first: parse_args would otherwise read config files from the cwd.
@@ -92,7 +82,29 @@ def _check(application, data: bytes, workdir: str) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def main() -> int:
+def serve(application, requests: Iterable[str], protocol: TextIO, workdir: str, cpu_seconds: int | None) -> int:
+    """Answer each request line with one reply line; return the exit status."""
+    for line in requests:
+        request = json.loads(line)
+        if cpu_seconds:  # pragma: no branch - always set in the child
+            _limit_cpu_for_next_file(cpu_seconds)
+        fatal = False
+        try:
+            reply = _check(application, base64.b64decode(request["data"]), workdir)
+        except MemoryError:
+            reply, fatal = {"error": "flake8 ran out of memory on this file", "fatal": True}, True
+        except Exception as exc:  # flake8 itself crashed on this input
+            last = traceback.extract_tb(exc.__traceback__)[-1]
+            reply = {"error": f"flake8 crashed: {type(exc).__name__}: {exc} (in {last.name})"}
+        reply["id"] = request["id"]
+        protocol.write(json.dumps(reply) + "\n")
+        protocol.flush()
+        if fatal:
+            return 3  # the heap may be in any state: the parent starts a fresh process
+    return 0
+
+
+def main() -> int:  # pragma: no cover - runs only as the child process, exercised by test_checker
     config = json.loads(sys.argv[1])
     _apply_limits(config["memory_bytes"])
     # The protocol owns the real stdout; anything flake8 or a plugin prints goes to stderr.
@@ -104,26 +116,10 @@ def main() -> int:
         application = _build_application(config["flake8_args"])
         protocol.write(json.dumps({"ready": True}) + "\n")
         protocol.flush()
-        for line in sys.stdin:
-            request = json.loads(line)
-            _limit_cpu_for_next_file(config["cpu_seconds"])
-            fatal = False
-            try:
-                reply = _check(application, base64.b64decode(request["data"]), workdir)
-            except MemoryError:
-                reply, fatal = {"error": "flake8 ran out of memory on this file", "fatal": True}, True
-            except Exception as exc:  # flake8 itself crashed on this input
-                last = traceback.extract_tb(exc.__traceback__)[-1]
-                reply = {"error": f"flake8 crashed: {type(exc).__name__}: {exc} (in {last.name})"}
-            reply["id"] = request["id"]
-            protocol.write(json.dumps(reply) + "\n")
-            protocol.flush()
-            if fatal:
-                return 3
+        return serve(application, sys.stdin, protocol, workdir, config["cpu_seconds"])
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return 0
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -4,4 +4,4 @@ from django import forms
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label="Python file (.py)")
+    file = forms.FileField(label="Python file (.py)", allow_empty_file=True)

@@ -1,12 +1,16 @@
 """Input and output shapes of the codecheck API."""
 
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from codecheck.models import Check, CodeFile, Finding
 
 
 class FileUploadInputSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="A .py file (UTF-8 or its declared encoding), at most 256 KB by default.")
+    file = serializers.FileField(
+        allow_empty_file=True,
+        help_text="A .py file (UTF-8 or its declared encoding), at most 256 KB by default. An empty module is fine.",
+    )
 
 
 class CodeFileOutputSerializer(serializers.ModelSerializer):
@@ -52,6 +56,11 @@ class CheckOutputSerializer(serializers.ModelSerializer):
         ]
 
 
+class _OptionalBooleanField(serializers.BooleanField):
+    # In query strings DRF reads a missing boolean as False; here missing means "do not filter".
+    default_empty_html = empty
+
+
 class CheckFilterSerializer(serializers.Serializer):
-    passed = serializers.BooleanField(required=False, allow_null=True, default=None)
-    email_sent = serializers.BooleanField(required=False, allow_null=True, default=None)
+    passed = _OptionalBooleanField(required=False)
+    email_sent = _OptionalBooleanField(required=False)

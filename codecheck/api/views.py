@@ -27,12 +27,13 @@ _404_PAGE = OpenApiResponse(description="No such page.")
 
 
 def _paginated(request: Request, view: APIView, queryset, serializer_class) -> Response:
-    paginator = PageNumberPagination()
+    paginator = view.pagination_class()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
 class FileListApi(APIView):
+    pagination_class = PageNumberPagination  # also tells the schema the list is paginated
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(responses={200: CodeFileOutputSerializer(many=True), 401: _401, 404: _404_PAGE}, tags=["codecheck"])
@@ -90,6 +91,8 @@ class FileDetailApi(APIView):
 
 
 class FileChecksApi(APIView):
+    pagination_class = PageNumberPagination  # also tells the schema the list is paginated
+
     @extend_schema(responses={200: CheckOutputSerializer(many=True), 401: _401, 404: _404}, tags=["codecheck"])
     def get(self, request: Request, pk: int) -> Response:
         code_file = code_file_get(user=request.user, pk=pk)
@@ -97,6 +100,8 @@ class FileChecksApi(APIView):
 
 
 class CheckListApi(APIView):
+    pagination_class = PageNumberPagination  # also tells the schema the list is paginated
+
     @extend_schema(
         parameters=[
             OpenApiParameter("passed", OpenApiTypes.BOOL, description="Only passed (true) or failed (false) checks."),

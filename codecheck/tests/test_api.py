@@ -106,6 +106,13 @@ def test_upload_over_the_limit_is_413(auth_client, settings):
     assert not CodeFile.objects.exists()
 
 
+def test_an_empty_module_is_accepted(auth_client):
+    response = auth_client.post(FILES, {"file": upload("__init__.py", b"")}, format="multipart")
+
+    assert response.status_code == HTTPStatus.CREATED
+    assert (response.json()["name"], response.json()["size"]) == ("__init__.py", 0)
+
+
 def test_upload_as_json_is_415(auth_client):
     response = auth_client.post(FILES, {"file": "x = 1"}, format="json")
 
@@ -246,11 +253,18 @@ def test_check_list_filters_by_passed_and_email_sent(auth_client, user, other_us
     assert response.json() == _page([_check_body(checks[name]) for name in expected])
 
 
-def test_check_list_rejects_a_bad_filter(auth_client):
-    response = auth_client.get(CHECKS, {"passed": "maybe"})
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"passed": "maybe"}, {"passed": ["Must be a valid boolean."]}),
+        ({"email_sent": "null"}, {"email_sent": ["Must be a valid boolean."]}),
+    ],
+)
+def test_check_list_rejects_a_bad_filter(auth_client, query, expected):
+    response = auth_client.get(CHECKS, query)
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert response.json() == {"passed": ["Must be a valid boolean."]}
+    assert response.json() == expected
 
 
 def test_files_are_paginated(auth_client, user):

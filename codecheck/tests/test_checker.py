@@ -1,5 +1,8 @@
 """The flake8 checker process on real sample files, and its isolation and limits."""
 
+import base64
+import io
+import json
 import os
 import signal
 import threading
@@ -166,3 +169,26 @@ def test_checker_start_failure_is_reported():
 
 def test_get_checker_is_one_process_per_os_process():
     assert get_checker() is get_checker()
+
+
+def test_serve_answers_each_request_in_order(tmp_path, monkeypatch):
+    """The checker's loop run in this process: findings, a flake8 crash, then findings again."""
+    from codecheck import checker as child
+
+    monkeypatch.chdir(tmp_path)
+    application = child._build_application(["--max-line-length=79"])
+    requests = [
+        json.dumps({"id": n, "data": base64.b64encode(sample(name)).decode()}) + "\n"
+        for n, name in enumerate(["errors", "rot13", "clean"], start=1)
+    ]
+    protocol = io.StringIO()
+
+    status = child.serve(application, requests, protocol, str(tmp_path), cpu_seconds=None)
+
+    replies = [json.loads(line) for line in protocol.getvalue().splitlines()]
+    assert status == 0
+    assert replies[0] == {"id": 1, "findings": [[f.line, f.column, f.code, f.message] for f in ERRORS_FINDINGS]}
+    assert replies[1]["id"] == 2
+    assert replies[1]["error"].startswith("flake8 crashed: LookupError: 'rot13' is not a text encoding")
+    assert replies[2] == {"id": 3, "findings": []}
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # every per-file folder was removed
