@@ -335,3 +335,58 @@ def test_overlapping_runs_never_check_a_version_twice(user, postgres, settings):
     assert sorted(counts.values()) == [1] * len(files)
     assert Check.objects.count() == len(files)
     assert set(CodeFile.objects.values_list("status", flat=True)) == {"checked"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_first_uploads_of_one_name_end_as_one_file(user, postgres):
+    """The second upload's INSERT waits on the unique index, fails, and overwrites the winner."""
+    from django.db import transaction
+
+    first_inside = threading.Event()
+    release_first = threading.Event()
+    results: dict = {}
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                results["first"] = code_file_upload(owner=user, upload=upload("race.py", b"x = 1\n"))
+                first_inside.set()
+                release_first.wait(10)
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            results["second"] = code_file_upload(owner=user, upload=upload("race.py", b"x = 2\n"))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads[0].start()
+    first_inside.wait(10)
+    threads[1].start()
+    threads[1].join(0.5)  # blocked on the unique index while the first is uncommitted
+    second_was_blocked = threads[1].is_alive()
+    release_first.set()
+    for thread in threads:
+        thread.join(10)
+
+    (code_file,) = CodeFile.objects.all()
+    assert second_was_blocked
+    assert results["first"][1] is True
+    assert results["second"] == (code_file, False)
+    assert (code_file.version, code_file.status, _stored(code_file)) == (2, "updated", b"x = 2\n")
+
+
+def test_model_strings(user):
+    code_file = CodeFileFactory(owner=user, name="a.py", version=2)
+    check = Check.objects.create(
+        file=code_file, version=2, started_at=timezone.now(), finished_at=timezone.now(), passed=False
+    )
+    finding = check.findings.create(line=3, column=4, code="E225", message="missing whitespace")
+
+    assert [str(code_file), str(check), str(finding)] == [
+        "a.py v2",
+        f"check of {code_file.pk} v2: failed",
+        "3:4 E225 missing whitespace",
+    ]
