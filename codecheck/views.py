@@ -3,11 +3,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from codecheck.forms import UploadForm
+from codecheck.models import Check
 from codecheck.selectors import check_list, check_list_for_file, code_file_get, code_file_list
 from codecheck.services import code_file_delete, code_file_overwrite, code_file_upload
 from config.errors import ApplicationError, NotFound
@@ -28,7 +30,8 @@ def _form_error(request, form: UploadForm) -> None:
 @login_required
 @require_GET
 def file_list(request):
-    page = _page(request, code_file_list(user=request.user).prefetch_related("checks"))
+    latest = Prefetch("checks", queryset=Check.objects.order_by("-created_at", "-pk")[:1], to_attr="latest_checks")
+    page = _page(request, code_file_list(user=request.user).prefetch_related(latest))
     return render(request, "codecheck/file_list.html", {"page": page, "form": UploadForm()})
 
 

@@ -132,6 +132,18 @@ def test_file_page_shows_findings_and_the_emailed_mark(web, user):
     assert body.index("version 2") < body.index("version 1")
 
 
+def test_file_list_shows_the_latest_check(web, user):
+    code_file = CodeFileFactory(owner=user, version=2)
+    CheckFactory(file=code_file, version=1, passed=True)
+    CheckFactory(file=code_file, version=2, passed=False)
+
+    response = web.get(reverse("codecheck:file-list"))
+
+    body = response.content.decode()
+    assert '<span class="badge text-bg-danger">failed</span> <span class="small text-muted">v2</span>' in body
+    assert "v1</span>" not in body
+
+
 def test_file_list_paginates(web, user):
     CodeFileFactory.create_batch(25, owner=user)
 
