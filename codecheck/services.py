@@ -7,6 +7,7 @@ import smtplib
 import time
 import tokenize
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from pathlib import PurePath
 
@@ -186,65 +187,91 @@ def code_file_claim_batch(*, size: int) -> list[Claim]:
     return [Claim(file_id=row.pk, version=row.version, data=_read_stored(row)) for row in rows]
 
 
-@transaction.atomic
-def check_record(*, claim: Claim, outcome: CheckOutcome, started_at, finished_at) -> Check | None:
-    """Store the check of ``claim.version`` and queue its email; a second record of it is a no-op.
+@dataclass(frozen=True)
+class CheckResult:
+    claim: Claim
+    outcome: CheckOutcome
+    started_at: datetime
+    finished_at: datetime
 
-    The file becomes ``checked`` only if it still has the version checked: a
-    file re-uploaded during the check stays ``updated`` and is checked again.
+
+@transaction.atomic
+def checks_record(*, results: list[CheckResult]) -> list[Check]:
+    """Store the checks of a batch in one transaction and queue their emails; a version
+    already recorded is skipped, so recording twice is a no-op.
+
+    The file rows are locked in pk order. A file becomes ``checked`` only if it
+    still has the version checked: one re-uploaded during its check stays
+    ``updated`` and the next run checks the new version.
     """
-    code_file = CodeFile.objects.select_for_update().filter(pk=claim.file_id).first()
-    if code_file is None or Check.objects.filter(file=code_file, version=claim.version).exists():
-        return None
-    check = Check.objects.create(
-        file=code_file,
-        version=claim.version,
-        started_at=started_at,
-        finished_at=finished_at,
-        passed=outcome.passed,
-        findings_count=len(outcome.findings),
-        error=outcome.error,
+    files = {
+        f.pk: f
+        for f in CodeFile.objects.select_for_update().filter(pk__in=[r.claim.file_id for r in results]).order_by("pk")
+    }
+    done = set(Check.objects.filter(file_id__in=files).values_list("file_id", "version"))
+    fresh = []
+    for result in results:
+        key = (result.claim.file_id, result.claim.version)
+        if result.claim.file_id in files and key not in done:
+            done.add(key)
+            fresh.append(result)
+    checks = Check.objects.bulk_create(
+        Check(
+            file_id=r.claim.file_id,
+            version=r.claim.version,
+            started_at=r.started_at,
+            finished_at=r.finished_at,
+            passed=r.outcome.passed,
+            findings_count=len(r.outcome.findings),
+            error=r.outcome.error,
+        )
+        for r in fresh
     )
     Finding.objects.bulk_create(
         Finding(check_log=check, line=f.line, column=f.column, code=f.code[:16], message=f.message)
-        for f in outcome.findings
+        for check, r in zip(checks, fresh, strict=True)
+        for f in r.outcome.findings
     )
-    fields = []
-    if code_file.claimed_version == claim.version:
-        code_file.claimed_version = code_file.claimed_at = None
-        fields += ["claimed_version", "claimed_at"]
-    if code_file.version == claim.version and code_file.status in PENDING:
-        code_file.status = CodeFile.Status.CHECKED
-        fields.append("status")
-    if fields:
-        code_file.save(update_fields=fields)
-    check_email_task.delay_on_commit(check.pk)
-    return check
+    changed = []
+    for r in fresh:
+        code_file = files[r.claim.file_id]
+        if code_file.claimed_version == r.claim.version:
+            code_file.claimed_version = code_file.claimed_at = None
+        if code_file.version == r.claim.version and code_file.status in PENDING:
+            code_file.status = CodeFile.Status.CHECKED
+        changed.append(code_file)
+    CodeFile.objects.bulk_update(changed, ["claimed_version", "claimed_at", "status"])
+    for check in checks:
+        check_email_task.delay_on_commit(check.pk)
+    return checks
+
+
+def check_record(*, claim: Claim, outcome: CheckOutcome, started_at, finished_at) -> Check | None:
+    """Record one check (see ``checks_record``); None if that version was already recorded."""
+    checks = checks_record(results=[CheckResult(claim, outcome, started_at, finished_at)])
+    return checks[0] if checks else None
 
 
 def _check_batch(*, claims: list[Claim], checker: CheckerProcess) -> int:
-    """Check a batch and record each result as it arrives (flake8 works on the next file meanwhile)."""
-    recorded = 0
-    missing = [claim for claim in claims if claim.data is None]
+    """Check a claimed batch (flake8 pipelined in the checker process), then record it in one transaction."""
+    missing = CheckOutcome(error="The stored file is missing; upload it again.")
     present = [claim for claim in claims if claim.data is not None]
     outcomes = checker.check_many(claim.data for claim in present)
+    results = []
     started_at = timezone.now()
-    for claim, outcome in [
-        *((claim, CheckOutcome(error="The stored file is missing; upload it again.")) for claim in missing),
-        *zip(present, outcomes, strict=True),
-    ]:
+    for claim in claims:
+        outcome = next(outcomes) if claim.data is not None else missing
         finished_at = timezone.now()
-        if check_record(claim=claim, outcome=outcome, started_at=started_at, finished_at=finished_at) is not None:
-            recorded += 1
+        results.append(CheckResult(claim, outcome, started_at, finished_at))
         started_at = finished_at
-    return recorded
+    return len(checks_record(results=results))
 
 
 def codecheck_run(*, checker: CheckerProcess | None = None, budget_seconds: float | None = None) -> int:
     """Check every new or updated file, in claimed batches, until none is left or the budget is spent.
 
-    flake8 runs outside any transaction; each check is recorded as soon as it
-    finishes. Returns the number of checks recorded.
+    flake8 runs outside any transaction; each batch is recorded as soon as it is
+    checked. Returns the number of checks recorded.
     """
     checker = checker or get_checker()
     budget = settings.CODECHECK_RUN_BUDGET_SECONDS if budget_seconds is None else budget_seconds
