@@ -10,6 +10,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -225,8 +226,7 @@ class CheckerProcess:
                         self._buffer += chunk
 
 
-_checker: CheckerProcess | None = None
-_checker_pid: int | None = None
+_local = threading.local()
 
 
 def checker_from_settings() -> CheckerProcess:
@@ -238,9 +238,10 @@ def checker_from_settings() -> CheckerProcess:
 
 
 def get_checker() -> CheckerProcess:
-    """This process's checker (a forked worker child gets its own)."""
-    global _checker, _checker_pid
-    if _checker is None or _checker_pid != os.getpid():
-        _checker, _checker_pid = checker_from_settings(), os.getpid()
-        atexit.register(_checker.close)
-    return _checker
+    """This thread's checker: a forked worker child or a thread-pool worker gets its own."""
+    checker, pid = getattr(_local, "checker", None), getattr(_local, "pid", None)
+    if checker is None or pid != os.getpid():
+        checker = _local.checker = checker_from_settings()
+        _local.pid = os.getpid()
+        atexit.register(checker.close)
+    return checker

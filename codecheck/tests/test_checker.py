@@ -167,8 +167,14 @@ def test_checker_start_failure_is_reported():
         process.start()
 
 
-def test_get_checker_is_one_process_per_os_process():
+def test_get_checker_is_one_per_thread():
+    others: list = []
+    thread = threading.Thread(target=lambda: others.append(get_checker()))
+    thread.start()
+    thread.join()
+
     assert get_checker() is get_checker()
+    assert others[0] is not get_checker()
 
 
 def test_serve_answers_each_request_in_order(tmp_path, monkeypatch):
