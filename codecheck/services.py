@@ -325,11 +325,14 @@ def check_email_send(*, check_id: int) -> bool:
     return True
 
 
-def check_email_sweep(*, limit: int = 500) -> int:
-    """Re-enqueue reports still unsent past CODECHECK_EMAIL_STALE_SECONDS (lost publish, retries spent)."""
+def check_email_sweep(*, limit: int = 500) -> list[int]:
+    """Re-enqueue reports still unsent past CODECHECK_EMAIL_STALE_SECONDS (lost publish, retries spent).
+
+    Returns the ids published; with the broker down none is, and the next sweep tries again.
+    """
     ids = list(
         check_unsent_qs(older_than_seconds=settings.CODECHECK_EMAIL_STALE_SECONDS)
         .order_by("created_at")
         .values_list("pk", flat=True)[:limit]
     )
-    return sum(1 for pk in ids if check_email_task.publish_quietly((pk,)))
+    return [pk for pk in ids if check_email_task.publish_quietly((pk,))]

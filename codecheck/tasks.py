@@ -32,7 +32,7 @@ def _backoff(retries: int) -> int:
 
 
 @shared_task(acks_late=True)
-def check_email_sweep_task() -> int:
+def check_email_sweep_task() -> list[int]:
     from codecheck.services import check_email_sweep
 
     return check_email_sweep()

@@ -123,21 +123,27 @@ def test_temporary_smtp_failure_is_retried_until_sent(user, settings):
     assert (check.email_sent, check.email_attempts, check.email_error) == (True, 2, "")
 
 
-def test_sweep_reenqueues_only_stale_unsent_reports(user, settings):
+def _stale_and_fresh(user, settings):
     stale = CheckFactory(file=CodeFileFactory(owner=user))
-    fresh = CheckFactory(file=CodeFileFactory(owner=user))
+    CheckFactory(file=CodeFileFactory(owner=user))  # fresh: its own task may still be retrying
     sent = CheckFactory(file=CodeFileFactory(owner=user), email_sent=True, email_sent_at=timezone.now())
     old = timezone.now() - timedelta(seconds=settings.CODECHECK_EMAIL_STALE_SECONDS + 5)
     Check.objects.filter(pk__in=[stale.pk, sent.pk]).update(created_at=old)
-    published: list = []
-    original = check_email_task.publish_quietly
-    check_email_task.publish_quietly = lambda args=None, kwargs=None, **o: published.append(args) or True
+    return stale
 
-    try:
-        count = check_email_sweep()
-    finally:
-        check_email_task.publish_quietly = original
 
-    assert count == 1
-    assert published == [(stale.pk,)]
-    assert fresh.pk not in [p[0] for p in published]
+def test_sweep_reenqueues_only_stale_unsent_reports(user, settings):
+    stale = _stale_and_fresh(user, settings)
+
+    published = check_email_sweep()
+
+    assert published == [stale.pk]
+
+
+def test_sweep_with_the_broker_down_publishes_nothing_and_does_not_raise(user, settings, broker_down_fresh):
+    _stale_and_fresh(user, settings)
+
+    published = check_email_sweep()
+
+    assert published == []
+    assert Check.objects.filter(email_sent=False).count() == 2

@@ -43,7 +43,7 @@ def test_email_tasks_send_and_sweep(user, mailoutbox, django_capture_on_commit_c
     sent = check_email_task.apply(args=[check.pk]).get()
     swept = check_email_sweep_task.apply().get()
 
-    assert (sent, swept, len(mailoutbox)) == (True, 0, 1)
+    assert (sent, swept, len(mailoutbox)) == (True, [], 1)
     assert mailoutbox[0].alternatives[0][1] == "text/html"
 
 
