@@ -63,6 +63,7 @@ class CheckerProcess:
         self._buffer = b""
         self._outgoing = b""
         self._next_id = 0
+        self._stdin_fd = self._stdout_fd = -1
 
     # --- lifecycle ---------------------------------------------------------
 
@@ -82,7 +83,10 @@ class CheckerProcess:
             cwd="/",
             start_new_session=True,
         )
-        os.set_blocking(self.process.stdin.fileno(), False)
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self._stdin_fd, self._stdout_fd = self.process.stdin.fileno(), self.process.stdout.fileno()
+        os.set_blocking(self._stdin_fd, False)
         ready = self._read_reply(time.monotonic() + self.start_timeout)
         if not ready or not ready.get("ready"):
             status = self._kill()
@@ -92,7 +96,8 @@ class CheckerProcess:
         if self.process is None:
             return
         try:
-            self.process.stdin.close()
+            if self.process.stdin is not None:
+                self.process.stdin.close()
             self.process.wait(2)
         except (OSError, subprocess.TimeoutExpired):
             self._kill()
@@ -108,7 +113,8 @@ class CheckerProcess:
         process.wait(10)
         for stream in (process.stdin, process.stdout):
             with contextlib.suppress(OSError):  # a broken pipe on close
-                stream.close()
+                if stream is not None:
+                    stream.close()
         return process.returncode
 
     @property
@@ -195,13 +201,13 @@ class CheckerProcess:
         Writing and reading in one loop means a large reply and a large queued
         request can never block each other.
         """
-        stdin, stdout = self.process.stdin, self.process.stdout
+        stdin, stdout = self._stdin_fd, self._stdout_fd
         with selectors.DefaultSelector() as selector:
             selector.register(stdout, selectors.EVENT_READ)
             while True:
                 if self._outgoing:
                     try:
-                        written = os.write(stdin.fileno(), self._outgoing)
+                        written = os.write(stdin, self._outgoing)
                         self._outgoing = self._outgoing[written:]
                     except BlockingIOError:
                         pass
@@ -211,16 +217,16 @@ class CheckerProcess:
                     return True
                 if b"\n" in self._buffer:
                     return True
-                if self._outgoing and stdin.fileno() not in selector.get_map():
+                if self._outgoing and stdin not in selector.get_map():
                     selector.register(stdin, selectors.EVENT_WRITE)
-                elif not self._outgoing and stdin.fileno() in selector.get_map():
+                elif not self._outgoing and stdin in selector.get_map():
                     selector.unregister(stdin)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
                 for key, _ in selector.select(remaining):
-                    if key.fileobj is stdout:
-                        chunk = os.read(stdout.fileno(), 1 << 16)
+                    if key.fd == stdout:
+                        chunk = os.read(stdout, 1 << 16)
                         if not chunk:
                             return False
                         self._buffer += chunk

@@ -98,7 +98,8 @@ def _overwrite(*, code_file: CodeFile, upload: UploadIn) -> CodeFile:
     code_file.size = len(upload.data)
     code_file.uploaded_at = timezone.now()
     code_file.save(update_fields=["file", "version", "status", "size", "uploaded_at"])
-    transaction.on_commit(partial(code_file.file.storage.delete, previous))
+    if previous:
+        transaction.on_commit(partial(code_file.file.storage.delete, previous))
     return code_file
 
 
@@ -162,6 +163,8 @@ class Claim:
 
 
 def _read_stored(code_file: CodeFile) -> bytes | None:
+    if not code_file.file.name:
+        return None
     try:
         with code_file.file.storage.open(code_file.file.name, "rb") as handle:
             return handle.read(settings.CODECHECK_MAX_UPLOAD_BYTES + 1)
@@ -256,7 +259,7 @@ def _check_batch(*, claims: list[Claim], checker: CheckerProcess) -> int:
     """Check a claimed batch (flake8 pipelined in the checker process), then record it in one transaction."""
     missing = CheckOutcome(error="The stored file is missing; upload it again.")
     present = [claim for claim in claims if claim.data is not None]
-    outcomes = checker.check_many(claim.data for claim in present)
+    outcomes = checker.check_many(claim.data for claim in present if claim.data is not None)
     results = []
     started_at = timezone.now()
     for claim in claims:

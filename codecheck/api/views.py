@@ -27,7 +27,7 @@ _404_PAGE = OpenApiResponse(description="No such page.")
 
 
 def _paginated(request: Request, view: APIView, queryset, serializer_class) -> Response:
-    paginator = view.pagination_class()
+    paginator = view.pagination_class()  # type: ignore[attr-defined]
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _stored(code_file: CodeFile) -> bytes:
-    with default_storage.open(code_file.file.name, "rb") as handle:
+    with default_storage.open(str(code_file.file.name), "rb") as handle:
         return handle.read()
 
 
@@ -320,7 +320,7 @@ def test_overlapping_runs_never_check_a_version_twice(user, postgres, settings):
     def run() -> None:
         checker = _CountingChecker(counts, lock)
         try:
-            results.append(codecheck_run(checker=checker))
+            results.append(codecheck_run(checker=checker))  # type: ignore[arg-type]
         finally:
             checker.inner.close()
             connection.close()
