@@ -1,3 +1,12 @@
+from django.urls import path
+
+from codecheck.api import views
+
 app_name = "codecheck-api"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("files/", views.FileListApi.as_view(), name="file-list"),
+    path("files/<int:pk>/", views.FileDetailApi.as_view(), name="file-detail"),
+    path("files/<int:pk>/checks/", views.FileChecksApi.as_view(), name="file-checks"),
+    path("checks/", views.CheckListApi.as_view(), name="check-list"),
+]

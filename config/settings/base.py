@@ -279,6 +279,21 @@ FILES_PROCESS_DELAY_SECONDS = env.float("FILES_PROCESS_DELAY_SECONDS", default=0
 
 CODECHECK_MAX_UPLOAD_BYTES = env.int("CODECHECK_MAX_UPLOAD_BYTES", default=256 * 1024)
 CODECHECK_INTERVAL_SECONDS = env.int("CODECHECK_INTERVAL_SECONDS", default=60)
+# flake8 runs in a long-lived checker process: per-file CPU/wall-clock limit and an
+# address-space limit (a 1 MB file took 10 s and 224 MB, 5 MB took 47 s and 1.2 GB).
+CODECHECK_TIME_LIMIT_SECONDS = env.int("CODECHECK_TIME_LIMIT_SECONDS", default=30)
+CODECHECK_MEMORY_LIMIT_BYTES = env.int("CODECHECK_MEMORY_LIMIT_BYTES", default=768 * 1024 * 1024)
+# The project's own flake8 configuration; uploads never bring theirs.
+CODECHECK_FLAKE8_ARGS = env.list("CODECHECK_FLAKE8_ARGS", default=["--max-line-length=79"])
+# One run claims this many files at a time and stops claiming after the budget,
+# well inside the task time limit; the next beat run takes the rest.
+CODECHECK_CLAIM_BATCH = env.int("CODECHECK_CLAIM_BATCH", default=10)
+CODECHECK_RUN_BUDGET_SECONDS = env.int("CODECHECK_RUN_BUDGET_SECONDS", default=60)
+# A claim older than this belongs to a run that died; another run may take the file.
+CODECHECK_CLAIM_TIMEOUT_SECONDS = env.int("CODECHECK_CLAIM_TIMEOUT_SECONDS", default=600)
+# Reports still unsent this long after their check are re-enqueued by the sweeper.
+CODECHECK_EMAIL_STALE_SECONDS = env.int("CODECHECK_EMAIL_STALE_SECONDS", default=300)
+CODECHECK_EMAIL_MAX_RETRIES = env.int("CODECHECK_EMAIL_MAX_RETRIES", default=5)
 
 # --- deals -------------------------------------------------------------------
 

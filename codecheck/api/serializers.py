@@ -1,0 +1,66 @@
+"""Input and output shapes of the codecheck API."""
+
+from rest_framework import serializers
+from rest_framework.fields import empty
+
+from codecheck.models import Check, CodeFile, Finding
+
+
+class FileUploadInputSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        allow_empty_file=True,
+        help_text="A .py file (UTF-8 or its declared encoding), at most 256 KB by default. An empty module is fine.",
+    )
+
+
+class CodeFileOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CodeFile
+        fields = ["id", "name", "status", "version", "size", "created_at", "uploaded_at"]
+
+
+class FindingOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Finding
+        fields = ["line", "column", "code", "message"]
+
+
+class CheckFileOutputSerializer(serializers.ModelSerializer):
+    deleted = serializers.BooleanField(source="is_deleted")
+
+    class Meta:
+        model = CodeFile
+        fields = ["id", "name", "deleted"]
+
+
+class CheckOutputSerializer(serializers.ModelSerializer):
+    file = CheckFileOutputSerializer()
+    findings = FindingOutputSerializer(many=True)
+
+    class Meta:
+        model = Check
+        fields = [
+            "id",
+            "file",
+            "version",
+            "passed",
+            "error",
+            "findings_count",
+            "findings",
+            "started_at",
+            "finished_at",
+            "created_at",
+            "email_sent",
+            "email_sent_at",
+            "email_error",
+        ]
+
+
+class _OptionalBooleanField(serializers.BooleanField):
+    # In query strings DRF reads a missing boolean as False; here missing means "do not filter".
+    default_empty_html = empty
+
+
+class CheckFilterSerializer(serializers.Serializer):
+    passed = _OptionalBooleanField(required=False)
+    email_sent = _OptionalBooleanField(required=False)

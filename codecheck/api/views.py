@@ -1,0 +1,121 @@
+"""The partner API: upload, overwrite, delete and list files; read their checks."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from codecheck.api.serializers import (
+    CheckFilterSerializer,
+    CheckOutputSerializer,
+    CodeFileOutputSerializer,
+    FileUploadInputSerializer,
+)
+from codecheck.selectors import check_list, check_list_for_file, code_file_get, code_file_list
+from codecheck.services import code_file_delete, code_file_overwrite, code_file_upload
+from config.pagination import PageNumberPagination
+
+_400 = OpenApiResponse(description="Not a .py file, not text, or no file sent; the body says which.")
+_401 = OpenApiResponse(description="Not authenticated.")
+_404 = OpenApiResponse(description="No such file, a deleted one, or another user's.")
+_413 = OpenApiResponse(description="The file is over CODECHECK_MAX_UPLOAD_BYTES.")
+_415 = OpenApiResponse(description="The body is not multipart/form-data.")
+_404_PAGE = OpenApiResponse(description="No such page.")
+
+
+def _paginated(request: Request, view: APIView, queryset, serializer_class) -> Response:
+    paginator = view.pagination_class()  # type: ignore[attr-defined]
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+class FileListApi(APIView):
+    pagination_class = PageNumberPagination  # also tells the schema the list is paginated
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(responses={200: CodeFileOutputSerializer(many=True), 401: _401, 404: _404_PAGE}, tags=["codecheck"])
+    def get(self, request: Request) -> Response:
+        return _paginated(request, self, code_file_list(user=request.user), CodeFileOutputSerializer)
+
+    @extend_schema(
+        request={"multipart/form-data": FileUploadInputSerializer},
+        responses={
+            201: CodeFileOutputSerializer,
+            200: OpenApiResponse(CodeFileOutputSerializer, description="An active file of this name was overwritten."),
+            400: _400,
+            401: _401,
+            413: _413,
+            415: _415,
+        },
+        tags=["codecheck"],
+        description="Upload a .py file. A file named like one of your active files overwrites it (version + 1).",
+    )
+    def post(self, request: Request) -> Response:
+        data = FileUploadInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        code_file, created = code_file_upload(owner=request.user, upload=data.validated_data["file"])
+        return Response(
+            CodeFileOutputSerializer(code_file).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+class FileDetailApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(responses={200: CodeFileOutputSerializer, 401: _401, 404: _404}, tags=["codecheck"])
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(CodeFileOutputSerializer(code_file_get(user=request.user, pk=pk)).data)
+
+    @extend_schema(
+        request={"multipart/form-data": FileUploadInputSerializer},
+        responses={200: CodeFileOutputSerializer, 400: _400, 401: _401, 404: _404, 413: _413, 415: _415},
+        tags=["codecheck"],
+        description="Overwrite the file's content with a new upload; its name stays, its version goes up.",
+    )
+    def put(self, request: Request, pk: int) -> Response:
+        data = FileUploadInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        code_file = code_file_overwrite(user=request.user, pk=pk, upload=data.validated_data["file"])
+        return Response(CodeFileOutputSerializer(code_file).data)
+
+    @extend_schema(
+        responses={204: OpenApiResponse(description="Deleted; its checks stay."), 401: _401, 404: _404},
+        tags=["codecheck"],
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        code_file_delete(user=request.user, pk=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class FileChecksApi(APIView):
+    pagination_class = PageNumberPagination  # also tells the schema the list is paginated
+
+    @extend_schema(responses={200: CheckOutputSerializer(many=True), 401: _401, 404: _404}, tags=["codecheck"])
+    def get(self, request: Request, pk: int) -> Response:
+        code_file = code_file_get(user=request.user, pk=pk)
+        return _paginated(request, self, check_list_for_file(code_file=code_file), CheckOutputSerializer)
+
+
+class CheckListApi(APIView):
+    pagination_class = PageNumberPagination  # also tells the schema the list is paginated
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("passed", OpenApiTypes.BOOL, description="Only passed (true) or failed (false) checks."),
+            OpenApiParameter("email_sent", OpenApiTypes.BOOL, description="Only checks whose report was (not) sent."),
+        ],
+        responses={
+            200: CheckOutputSerializer(many=True),
+            400: OpenApiResponse(description="A filter is not a boolean."),
+            401: _401,
+            404: _404_PAGE,
+        },
+        tags=["codecheck"],
+    )
+    def get(self, request: Request) -> Response:
+        filters = CheckFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        return _paginated(request, self, check_list(user=request.user, **filters.validated_data), CheckOutputSerializer)

@@ -1,0 +1,68 @@
+"""Reads of code files and checks, always narrowed to what the user may see."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from codecheck.models import Check, CodeFile, Finding
+from config.errors import NotFound
+
+PENDING = (CodeFile.Status.NEW, CodeFile.Status.UPDATED)
+FILE_NOT_FOUND = "No such file: it does not exist, was deleted, or is not yours."
+
+
+def code_file_list(*, user) -> QuerySet[CodeFile]:
+    """The user's active (not deleted) files, newest upload first."""
+    return CodeFile.objects.filter(owner=user, deleted_at__isnull=True)
+
+
+MAX_PK = 2**63 - 1
+
+
+def code_file_get(*, user, pk: int) -> CodeFile:
+    if not 0 < pk <= MAX_PK:  # beyond bigint the database would raise, not miss
+        raise NotFound(FILE_NOT_FOUND)
+    try:
+        return code_file_list(user=user).get(pk=pk)
+    except CodeFile.DoesNotExist:
+        raise NotFound(FILE_NOT_FOUND) from None
+
+
+def _with_findings(qs: QuerySet[Check]) -> QuerySet[Check]:
+    return qs.select_related("file").prefetch_related(
+        Prefetch("findings", queryset=Finding.objects.order_by("line", "column", "pk"))
+    )
+
+
+def check_list(*, user, passed: bool | None = None, email_sent: bool | None = None) -> QuerySet[Check]:
+    """Every check of the user's files, deleted files included (their history stays)."""
+    qs = Check.objects.filter(file__owner=user)
+    if passed is not None:
+        qs = qs.filter(passed=passed)
+    if email_sent is not None:
+        qs = qs.filter(email_sent=email_sent)
+    return _with_findings(qs)
+
+
+def check_list_for_file(*, code_file: CodeFile) -> QuerySet[Check]:
+    return _with_findings(code_file.checks.all())
+
+
+def code_file_pending_qs(*, now=None) -> QuerySet[CodeFile]:
+    """Files waiting for a check of their current version that no live run has claimed."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.CODECHECK_CLAIM_TIMEOUT_SECONDS)
+    unclaimed = Q(claimed_version__isnull=True) | ~Q(claimed_version=F("version")) | Q(claimed_at__lt=stale)
+    return CodeFile.objects.filter(unclaimed, status__in=PENDING, deleted_at__isnull=True)
+
+
+def code_file_qs_for_claim(*, now=None) -> QuerySet[CodeFile]:
+    """Locks pending rows oldest first; rows another run holds are skipped, not waited for."""
+    return code_file_pending_qs(now=now).order_by("uploaded_at", "pk").select_for_update(skip_locked=True, of=("self",))
+
+
+def check_unsent_qs(*, older_than_seconds: int) -> QuerySet[Check]:
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    return Check.objects.filter(email_sent=False, created_at__lt=cutoff)

@@ -1,0 +1,155 @@
+"""Web pages: my files, upload/replace/delete with flash messages, check history, isolation."""
+
+from http import HTTPStatus
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from codecheck.models import CodeFile
+from codecheck.tests.conftest import upload
+from codecheck.tests.factories import CheckFactory, CodeFileFactory, FindingFactory
+
+pytestmark = pytest.mark.django_db
+
+NOT_PY = "Only Python source files ending in .py are accepted; 'notes.txt' is not one."
+
+
+@pytest.fixture
+def web(client, user):
+    client.force_login(user)
+    return client
+
+
+def _messages(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_pages_need_login(client):
+    response = client.get(reverse("codecheck:file-list"))
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert response.url.startswith(reverse("accounts:login"))
+
+
+def test_file_list_shows_only_my_active_files(web, user, other_user):
+    CodeFileFactory(owner=user, name="mine.py", status=CodeFile.Status.UPDATED)
+    CodeFileFactory(owner=user, name="gone.py", deleted_at=timezone.now())
+    CodeFileFactory(owner=other_user, name="theirs.py")
+
+    response = web.get(reverse("codecheck:file-list"))
+
+    body = response.content.decode()
+    assert response.status_code == HTTPStatus.OK
+    assert "mine.py" in body
+    assert '<span class="badge text-bg-warning" data-testid="status">updated</span>' in body
+    assert "gone.py" not in body
+    assert "theirs.py" not in body
+    assert 'name="csrfmiddlewaretoken"' in body
+
+
+def test_upload_and_replace_through_the_form(web, user):
+    created = web.post(reverse("codecheck:file-upload"), {"file": upload("app.py", b"x = 1\n")}, follow=True)
+    code_file = CodeFile.objects.get()
+    replaced = web.post(
+        reverse("codecheck:file-replace", args=[code_file.pk]), {"file": upload("app.py", b"x = 2\n")}, follow=True
+    )
+    again = web.post(reverse("codecheck:file-upload"), {"file": upload("app.py", b"x = 3\n")}, follow=True)
+
+    code_file.refresh_from_db()
+    assert _messages(created) == ["Uploaded app.py (version 1); it will be checked shortly."]
+    assert _messages(replaced) == ["Replaced app.py (version 2); it will be checked shortly."]
+    assert _messages(again) == ["Replaced app.py (version 3); it will be checked shortly."]
+    assert (code_file.version, code_file.status) == (3, "updated")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"file": upload("notes.txt")}, f"Upload rejected: {NOT_PY}"),
+        ({}, "Upload rejected: This field is required."),
+    ],
+)
+def test_rejected_upload_is_a_flash_message(web, data, message):
+    response = web.post(reverse("codecheck:file-upload"), data, follow=True)
+
+    assert response.redirect_chain == [(reverse("codecheck:file-list"), HTTPStatus.FOUND)]
+    assert _messages(response) == [message]
+    assert message.replace("'", "&#x27;") in response.content.decode()
+    assert not CodeFile.objects.exists()
+
+
+@pytest.mark.parametrize("data", [{"file": upload("notes.txt")}, {}])
+def test_rejected_replace_is_a_flash_message(web, user, data):
+    code_file = CodeFileFactory(owner=user)
+
+    response = web.post(reverse("codecheck:file-replace", args=[code_file.pk]), data, follow=True)
+
+    code_file.refresh_from_db()
+    assert _messages(response)[0].startswith("Upload rejected: ")
+    assert code_file.version == 1
+
+
+def test_delete_through_the_form(web, user):
+    code_file = CodeFileFactory(owner=user, name="old.py")
+    CheckFactory(file=code_file)
+
+    response = web.post(reverse("codecheck:file-delete", args=[code_file.pk]), follow=True)
+
+    code_file.refresh_from_db()
+    assert _messages(response) == ["Deleted old.py; its check history stays under All checks."]
+    assert code_file.deleted_at is not None
+    history = web.get(reverse("codecheck:check-list")).content.decode()
+    assert "old.py" in history
+    assert "deleted" in history
+
+
+@pytest.mark.parametrize("action", ["file-detail", "file-replace", "file-delete"])
+def test_another_users_file_is_404(web, other_user, action):
+    code_file = CodeFileFactory(owner=other_user)
+    url = reverse(f"codecheck:{action}", args=[code_file.pk])
+
+    response = web.get(url) if action == "file-detail" else web.post(url, {"file": upload()})
+
+    code_file.refresh_from_db()
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert (code_file.version, code_file.deleted_at) == (1, None)
+
+
+def test_file_page_shows_findings_and_the_emailed_mark(web, user):
+    code_file = CodeFileFactory(owner=user, name="app.py", version=2, status=CodeFile.Status.CHECKED)
+    sent_at = timezone.now().replace(microsecond=0)
+    failed = CheckFactory(file=code_file, version=1, passed=False, findings_count=1)
+    FindingFactory(check_log=failed, line=7, column=3, code="E225", message="missing whitespace around operator")
+    CheckFactory(file=code_file, version=2, passed=True, email_sent=True, email_sent_at=sent_at)
+
+    response = web.get(reverse("codecheck:file-detail", args=[code_file.pk]))
+
+    body = response.content.decode()
+    assert "<td>7</td><td>3</td><td><code>E225</code></td><td>missing whitespace around operator</td>" in body
+    assert f"report emailed {sent_at:%Y-%m-%d %H:%M:%S} UTC" in body
+    assert "report not sent yet" in body
+    assert body.index("version 2") < body.index("version 1")
+
+
+def test_file_list_shows_the_latest_check(web, user):
+    code_file = CodeFileFactory(owner=user, version=2)
+    CheckFactory(file=code_file, version=1, passed=True)
+    CheckFactory(file=code_file, version=2, passed=False)
+
+    response = web.get(reverse("codecheck:file-list"))
+
+    body = response.content.decode()
+    assert '<span class="badge text-bg-danger">failed</span> <span class="small text-muted">v2</span>' in body
+    assert "v1</span>" not in body
+
+
+def test_file_list_paginates(web, user):
+    CodeFileFactory.create_batch(25, owner=user)
+
+    first = web.get(reverse("codecheck:file-list"))
+    second = web.get(reverse("codecheck:file-list"), {"page": 2})
+
+    assert len(first.context["page"].object_list) == 20
+    assert len(second.context["page"].object_list) == 5
+    assert "Page 2 of 2" in second.content.decode()
