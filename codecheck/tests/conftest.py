@@ -24,17 +24,3 @@ def checker():
     process = checker_from_settings()
     yield process
     process.close()
-
-
-@pytest.fixture
-def broker_down_fresh(broker_down):
-    """``broker_down``, then kombu's global pool registry emptied.
-
-    The root fixture closes the app's pool, but kombu keeps the closed pool
-    registered under the real broker's URL, so a later ``celery_worker`` test
-    would fail with "Acquire on closed pool". Emptying the registry fixes that.
-    """
-    yield
-    from kombu import pools
-
-    pools.reset()

@@ -140,7 +140,7 @@ def test_sweep_reenqueues_only_stale_unsent_reports(user, settings):
     assert published == [stale.pk]
 
 
-def test_sweep_with_the_broker_down_publishes_nothing_and_does_not_raise(user, settings, broker_down_fresh):
+def test_sweep_with_the_broker_down_publishes_nothing_and_does_not_raise(user, settings, broker_down):
     _stale_and_fresh(user, settings)
 
     published = check_email_sweep()
