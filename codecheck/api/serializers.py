@@ -6,7 +6,7 @@ from rest_framework.fields import empty
 from codecheck.models import Check, CodeFile, Finding
 
 
-class FileUploadInputSerializer(serializers.Serializer):
+class CodeFileUploadInputSerializer(serializers.Serializer):
     file = serializers.FileField(
         allow_empty_file=True,
         help_text="A .py file (UTF-8 or its declared encoding), at most 256 KB by default. An empty module is fine.",

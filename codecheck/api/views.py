@@ -12,7 +12,7 @@ from codecheck.api.serializers import (
     CheckFilterSerializer,
     CheckOutputSerializer,
     CodeFileOutputSerializer,
-    FileUploadInputSerializer,
+    CodeFileUploadInputSerializer,
 )
 from codecheck.selectors import check_list, check_list_for_file, code_file_get, code_file_list
 from codecheck.services import code_file_delete, code_file_overwrite, code_file_upload
@@ -41,7 +41,7 @@ class FileListApi(APIView):
         return _paginated(request, self, code_file_list(user=request.user), CodeFileOutputSerializer)
 
     @extend_schema(
-        request={"multipart/form-data": FileUploadInputSerializer},
+        request={"multipart/form-data": CodeFileUploadInputSerializer},
         responses={
             201: CodeFileOutputSerializer,
             200: OpenApiResponse(CodeFileOutputSerializer, description="An active file of this name was overwritten."),
@@ -54,7 +54,7 @@ class FileListApi(APIView):
         description="Upload a .py file. A file named like one of your active files overwrites it (version + 1).",
     )
     def post(self, request: Request) -> Response:
-        data = FileUploadInputSerializer(data=request.data)
+        data = CodeFileUploadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         code_file, created = code_file_upload(owner=request.user, upload=data.validated_data["file"])
         return Response(
@@ -70,13 +70,13 @@ class FileDetailApi(APIView):
         return Response(CodeFileOutputSerializer(code_file_get(user=request.user, pk=pk)).data)
 
     @extend_schema(
-        request={"multipart/form-data": FileUploadInputSerializer},
+        request={"multipart/form-data": CodeFileUploadInputSerializer},
         responses={200: CodeFileOutputSerializer, 400: _400, 401: _401, 404: _404, 413: _413, 415: _415},
         tags=["codecheck"],
         description="Overwrite the file's content with a new upload; its name stays, its version goes up.",
     )
     def put(self, request: Request, pk: int) -> Response:
-        data = FileUploadInputSerializer(data=request.data)
+        data = CodeFileUploadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         code_file = code_file_overwrite(user=request.user, pk=pk, upload=data.validated_data["file"])
         return Response(CodeFileOutputSerializer(code_file).data)

@@ -5,6 +5,8 @@ sends them in-process to the WSGI app as an authenticated user. Every endpoint
 added to the schema is covered automatically.
 """
 
+import os
+
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -71,3 +73,10 @@ def bearer(db):
 )
 def test_api_keeps_to_its_schema(case, bearer):
     case.call_and_validate(headers=bearer, excluded_checks=EXCLUDED_CHECKS)
+
+
+def test_schema_generates_without_warnings():
+    """Warnings such as two serializers with one component name mean a wrong schema."""
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", os.devnull)
