@@ -28,15 +28,14 @@ class DealSet(models.Model):
 
 
 class Deal(models.Model):
-    """One row of an uploaded file. No foreign-key constraint and no index beyond the
-    primary key: COPY of a million rows must not pay a trigger or an index per row.
-    Rows are removed with their data set by ``deals.services``."""
+    """One row of an uploaded file. No foreign-key constraint and no index but the
+    primary key, which the upload rebuilds after loading: COPY of a million rows must
+    not pay a trigger or an index insert per row. Only the current data set's rows
+    exist; ``deals.services`` removes them with their data set."""
 
-    pk = models.CompositePrimaryKey("dataset_id", "line")
     dataset = models.ForeignKey(
         DealSet, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
-    line = models.PositiveIntegerField(help_text="Line of the file where the row starts (the header is line 1).")
     customer = models.TextField()
     item = models.TextField()
     total = models.DecimalField(max_digits=12, decimal_places=2)

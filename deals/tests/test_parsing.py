@@ -1,11 +1,14 @@
+import csv
 import io
 from datetime import UTC, datetime
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deals.parsing import DealsFileError, iter_deal_rows
+from deals import parsing
+from deals.parsing import DealsFileError, iter_copy_csv, iter_deal_rows
 from deals.tests.helpers import MALFORMED
 from deals.tests.oracle import HEADER, csv_bytes
 
@@ -93,15 +96,22 @@ dates = st.datetimes(
     newline=st.sampled_from(["\r\n", "\n"]),
     bom=st.booleans(),
     order=st.permutations(range(5)),
+    block_chars=st.sampled_from([8, 100, 1 << 16]),
 )
-def test_any_valid_file_parses_to_its_rows(rows, newline, bom, order):
+def test_any_valid_file_parses_to_its_rows(rows, newline, bom, order, block_chars):
     header = [HEADER[i] for i in order]
     data = csv_bytes([[row[i] for i in order] for row in rows], header=header, newline=newline, bom=bom)
 
-    parsed = parse(data)
+    with mock.patch.object(parsing, "BLOCK_CHARS", block_chars):
+        parsed = parse(data)
+        names, chunks = iter_copy_csv(io.BytesIO(data))
+        copied = "".join(text for text, _ in chunks)
 
     assert [row[1:5] for row in parsed] == [row[:4] for row in rows]
     assert [datetime.fromisoformat(row[5]) for row in parsed] == [datetime.fromisoformat(row[4]) for row in rows]
+    # What COPY receives reads back, with the csv module, as the same values.
+    in_file_order = [[row[1:][HEADER.index(name)] for name in names] for row in parsed]
+    assert list(csv.reader(io.StringIO(copied, newline=""))) == in_file_order
 
 
 valid_file = st.lists(st.tuples(names, names, totals, st.integers(1, 99).map(str), dates), min_size=1, max_size=5).map(
@@ -129,10 +139,11 @@ def mangled_files(draw) -> bytes:
 
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=mangled_files() | st.binary(max_size=200))
-def test_any_bytes_give_rows_or_a_clear_error(data):
+@given(data=mangled_files() | st.binary(max_size=200), block_chars=st.sampled_from([8, 1 << 16]))
+def test_any_bytes_give_rows_or_a_clear_error(data, block_chars):
     try:
-        rows, error = parse(data), ""
+        with mock.patch.object(parsing, "BLOCK_CHARS", block_chars):
+            rows, error = parse(data), ""
     except DealsFileError as refused:
         rows, error = [], refused.message
 
