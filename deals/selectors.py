@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, F, Window
 from django.db.models.functions import Collate
 
 from deals.models import CustomerItem, CustomerTotal, DealSet
@@ -34,17 +34,16 @@ def _report_build(dataset_id: int) -> list[dict]:
         .values_list("customer", "spent_cents")[:REPORT_SIZE]
     )
     names = [customer for customer, _ in top]
+    # One pass over the five customers' (customer, item) pairs, counting each item's
+    # buyers among them with a window function.
     shared = (
         CustomerItem.objects.filter(dataset_id=dataset_id, customer__in=names)
-        .values("item")
-        .annotate(buyers=Count("customer"))
+        .annotate(buyers=Window(Count("customer"), partition_by=[F("item")]))
         .filter(buyers__gte=2)
-        .values("item")
+        .values_list("customer", "item")
     )
     gems: dict[str, list[str]] = {name: [] for name in names}
-    for customer, item in CustomerItem.objects.filter(
-        dataset_id=dataset_id, customer__in=names, item__in=shared
-    ).values_list("customer", "item"):
+    for customer, item in shared:
         gems[customer].append(item)
     return [
         {"username": customer, "spent_money": _money(cents), "gems": sorted(gems[customer])} for customer, cents in top
@@ -52,7 +51,8 @@ def _report_build(dataset_id: int) -> list[dict]:
 
 
 def deals_report() -> list[dict]:
-    """The report of the current data set. Cached under the data set's token, so an
+    """The report of the current data set. Cached under the data set's token (a UUID
+    no other data set ever has, even after the database is recreated), so an
     accepted upload (a new current data set) is a new key: never stale, and nothing
     to delete, hence no race between an upload and a reader filling the cache."""
     current = dealset_current()
