@@ -163,14 +163,19 @@ def test_report_and_rows_match_the_oracle_on_generated_data(rows, block_chars):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_uploads_end_with_one_complete_data_set(postgres):
+    first = csv_bytes([["old", "Ruby", "1", "1", WHEN]])
+    upload(first)
     files = [
         csv_bytes([[f"c{n}-{k}", f"item{k % 3}", str(k + n), "1", WHEN] for k in range(2000 + 500 * n)])
         for n in range(4)
     ]
+    valid_reports = [oracle_report(oracle_rows_from_csv(data)) for data in [first, *files]]
     errors: list[BaseException] = []
-    start = threading.Barrier(len(files))
+    seen: list[list[dict]] = []
+    start = threading.Barrier(len(files) + 1)
+    writing = threading.Event()
 
-    def run(data: bytes) -> None:
+    def write(data: bytes) -> None:
         try:
             start.wait()
             upload(data)
@@ -179,11 +184,23 @@ def test_concurrent_uploads_end_with_one_complete_data_set(postgres):
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run, args=(data,)) for data in files]
-    for thread in threads:
+    def read() -> None:
+        try:
+            start.wait()
+            while writing.is_set():
+                seen.append(deals_report())
+        finally:
+            connection.close()
+
+    writing.set()
+    writers = [threading.Thread(target=write, args=(data,)) for data in files]
+    reader = threading.Thread(target=read)
+    for thread in [*writers, reader]:
         thread.start()
-    for thread in threads:
+    for thread in writers:
         thread.join()
+    writing.clear()
+    reader.join()
 
     assert errors == []
     current = DealSet.objects.get()
@@ -192,6 +209,9 @@ def test_concurrent_uploads_end_with_one_complete_data_set(postgres):
     assert Deal.objects.count() == Deal.objects.filter(dataset=current).count() == current.rows
     assert set(CustomerTotal.objects.values_list("dataset_id", flat=True)) == {current.pk}
     assert deals_report() == oracle_report(oracle_rows_from_csv(winner))
+    # A reader during the uploads saw one whole data set's report each time, never a mix.
+    assert seen
+    assert all(report in valid_reports for report in seen)
 
 
 def test_upload_leaves_the_callers_file_open():
