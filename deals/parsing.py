@@ -22,7 +22,7 @@ QUOTED_BATCH_ROWS = 5_000
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 # The common shape, which PostgreSQL reads exactly as Python does; anything else
 # ISO 8601 allows is sent in Python's own normalised form.
-_PLAIN_DATE = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{1,6})?")
+_PLAIN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?")
 
 
 class DealsFileError(ApplicationError):
