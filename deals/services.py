@@ -70,7 +70,9 @@ def _copy_rows(dataset_id: int, file: BinaryIO) -> int:
         raw = cursor.cursor  # psycopg's own cursor, under Django's wrapper
         # The queued writer sends from a thread: the socket I/O overlaps the parsing.
         sql = f'COPY "{_DEAL}" ({columns}) FROM STDIN (FORMAT csv)'
-        with raw.copy(sql, writer=QueuedLibpqWriter(raw)) as copy:
+        # Django's own cursor wrapper is bypassed here, so let it translate database
+        # errors (a refused value becomes django.db.DataError, which the view answers).
+        with connection.wrap_database_errors, raw.copy(sql, writer=QueuedLibpqWriter(raw)) as copy:
             for text, rows in chunks:
                 copy.write(text)
                 count += rows
