@@ -6,6 +6,13 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def deal_ids_in_blocks(apps, schema_editor):
+    """PostgreSQL: each session takes raw-row ids 100,000 at a time, not one by one
+    (measured: 0.7 s of a million-row COPY spent in nextval; ids may have gaps)."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute('ALTER TABLE "deals_deal" ALTER COLUMN "id" SET CACHE 100000')
+
+
 class Migration(migrations.Migration):
 
     initial = True
@@ -66,4 +73,5 @@ class Migration(migrations.Migration):
             model_name='customertotal',
             index=models.Index(models.F('dataset'), models.OrderBy(models.F('spent_cents'), descending=True), models.F('customer'), name='deals_total_top'),
         ),
+        migrations.RunPython(deal_ids_in_blocks, migrations.RunPython.noop, elidable=True),
     ]
