@@ -298,6 +298,8 @@ CODECHECK_EMAIL_MAX_RETRIES = env.int("CODECHECK_EMAIL_MAX_RETRIES", default=5)
 # --- deals -------------------------------------------------------------------
 
 DEALS_MAX_UPLOAD_BYTES = env.int("DEALS_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
+# The report is cached under the current data set's id, so this only bounds memory use.
+DEALS_REPORT_CACHE_SECONDS = env.int("DEALS_REPORT_CACHE_SECONDS", default=24 * 3600)
 
 # --- orders ------------------------------------------------------------------
 

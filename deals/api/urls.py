@@ -1,3 +1,9 @@
+from django.urls import path
+
+from deals.api.views import DealsApi
+
 app_name = "deals-api"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", DealsApi.as_view(), name="deals"),
+]

@@ -1,0 +1,143 @@
+"""Writes of deals: load an uploaded file as a new data set and make it current."""
+
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import BinaryIO
+
+from django.db import connection, transaction
+from psycopg.copy import QueuedLibpqWriter
+
+from accounts.models import User
+from deals.models import CustomerItem, CustomerTotal, Deal, DealSet
+from deals.parsing import DealRow, iter_copy_csv, iter_deal_rows
+
+logger = logging.getLogger(__name__)
+
+# Table names below come from the models, never from input: the f-strings in SQL are safe.
+SQLITE_BATCH_ROWS = 5_000
+# One number for every process that uploads (pg_advisory_xact_lock): uploads take turns.
+UPLOAD_LOCK_KEY = 0x6465616C73  # "deals"
+REPORT_SIZE = 5
+
+_DEAL = Deal._meta.db_table
+_ITEM = CustomerItem._meta.db_table
+_TOTAL = CustomerTotal._meta.db_table
+
+
+def deals_upload(*, file: BinaryIO, user: User | None = None, name: str = "") -> DealSet:
+    """Load ``file`` as the new current data set, in one transaction.
+
+    Invariants: uploads take turns (an advisory lock on PostgreSQL, BEGIN IMMEDIATE on
+    SQLite, both held to commit), so two at once end with the later one complete
+    and nothing of the earlier. A rejected file (``DealsFileError`` at its first bad
+    line) rolls everything back: the previous data set is untouched. An accepted
+    one commits its rows, its aggregates, the removal of every other data set and
+    the current mark together, so a reader sees the old report or the new one,
+    never a mix (readers use only the aggregate tables and the current mark)."""
+    postgres = connection.vendor == "postgresql"
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            if postgres:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [UPLOAD_LOCK_KEY])
+            # The raw rows of the previous data set go first: emptying the table is
+            # instant (TRUNCATE is transactional in PostgreSQL; SQLite empties a table
+            # without a WHERE at once), and a rollback brings them back.
+            cursor.execute(f'TRUNCATE "{_DEAL}"' if postgres else f'DELETE FROM "{_DEAL}"')  # noqa: S608
+        dealset = DealSet.objects.create(uploaded_by=user, original_name=name[:255])
+        count = _copy_rows(dealset.pk, file) if postgres else _insert_rows(dealset.pk, iter_deal_rows(file))
+        _aggregate(dealset.pk)
+        _make_current(dealset, rows=count)
+    logger.info("deals: data set %s is current (%s rows from %r)", dealset.pk, count, name)
+    return dealset
+
+
+def _copy_rows(dataset_id: int, file: BinaryIO) -> int:
+    """COPY the validated CSV into the raw table, in the file's column order.
+
+    The table is empty and locked (TRUNCATE above), so this follows PostgreSQL's
+    "Populating a Database" advice inside the transaction: drop the primary key, load,
+    build the key once. The data set id comes from a column default set for this load,
+    so quote-free blocks go to PostgreSQL as they are, with no per-row Python work.
+    A ``DealsFileError`` raised by the validating iterator aborts the COPY (psycopg
+    sends CopyFail) and, with it, the transaction."""
+    names, chunks = iter_copy_csv(file)
+    columns = ", ".join(f'"{name}"' for name in names)  # validated: exactly the five column names
+    count = 0
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER TABLE "{_DEAL}" DROP CONSTRAINT "{_DEAL}_pkey"')
+        cursor.execute(f'ALTER TABLE "{_DEAL}" ALTER COLUMN dataset_id SET DEFAULT {int(dataset_id)}')
+        raw = cursor.cursor  # psycopg's own cursor, under Django's wrapper
+        # The queued writer sends from a thread: the socket I/O overlaps the parsing.
+        sql = f'COPY "{_DEAL}" ({columns}) FROM STDIN (FORMAT csv)'
+        # Django's own cursor wrapper is bypassed here, so let it translate database
+        # errors (a refused value becomes django.db.DataError, which the view answers).
+        with connection.wrap_database_errors, raw.copy(sql, writer=QueuedLibpqWriter(raw)) as copy:
+            for text, rows in chunks:
+                copy.write(text)
+                count += rows
+        cursor.execute(f'ALTER TABLE "{_DEAL}" ALTER COLUMN dataset_id DROP DEFAULT')
+        cursor.execute(f'ALTER TABLE "{_DEAL}" ADD CONSTRAINT "{_DEAL}_pkey" PRIMARY KEY (id)')
+    return count
+
+
+def _insert_rows(dataset_id: int, rows: Iterable[DealRow]) -> int:
+    """SQLite: parameterised inserts in batches, with dates stored as Django stores them."""
+    adapt = connection.ops.adapt_datetimefield_value
+    sql = f'INSERT INTO "{_DEAL}" (dataset_id, customer, item, total, quantity, date) VALUES (?,?,?,?,?,?)'  # noqa: S608
+    count = 0
+    batch: list[tuple] = []
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        for _line, customer, item, total, quantity, date in rows:
+            when = datetime.fromisoformat(date)
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            batch.append((dataset_id, customer, item, total, int(quantity), adapt(when)))
+            if len(batch) >= SQLITE_BATCH_ROWS:
+                raw.executemany(sql, batch)
+                count += len(batch)
+                batch.clear()
+        if batch:
+            raw.executemany(sql, batch)
+            count += len(batch)
+    return count
+
+
+def _aggregate(dataset_id: int) -> None:
+    """Sum the raw rows per customer in exact cents, then the purchases per item of
+    the five customers the report names, so a report reads a few index entries
+    instead of a million rows. Ties for fifth place are broken by username in code
+    point order, as the report does."""
+    postgres = connection.vendor == "postgresql"
+    # Exact: numeric on PostgreSQL (multiplied once per group); per-row rounding of
+    # SQLite's floating point values to whole cents before adding.
+    sum_cents = "(SUM(total) * 100)::bigint" if postgres else "SUM(CAST(ROUND(total * 100) AS INTEGER))"
+    by_name = 'customer COLLATE "C"' if postgres else "customer"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{_TOTAL}" (dataset_id, customer, spent_cents) '  # noqa: S608
+            f'SELECT dataset_id, customer, {sum_cents} FROM "{_DEAL}" '
+            "WHERE dataset_id = %s GROUP BY dataset_id, customer",
+            [dataset_id],
+        )
+        cursor.execute(
+            f'INSERT INTO "{_ITEM}" (dataset_id, customer, item, spent_cents) '  # noqa: S608
+            f'SELECT dataset_id, customer, item, {sum_cents} FROM "{_DEAL}" '
+            "WHERE dataset_id = %s AND customer IN ("
+            f'  SELECT customer FROM "{_TOTAL}" WHERE dataset_id = %s '
+            f"  ORDER BY spent_cents DESC, {by_name} LIMIT {REPORT_SIZE}"
+            ") GROUP BY dataset_id, customer, item",
+            [dataset_id, dataset_id],
+        )
+
+
+def _make_current(dealset: DealSet, *, rows: int) -> None:
+    """Remove every other data set's aggregates and mark this one current."""
+    with connection.cursor() as cursor:
+        for table in (_ITEM, _TOTAL):
+            cursor.execute(f'DELETE FROM "{table}" WHERE dataset_id <> %s', [dealset.pk])  # noqa: S608
+    DealSet.objects.exclude(pk=dealset.pk).delete()
+    dealset.is_current = True
+    dealset.rows = rows
+    dealset.save(update_fields=["is_current", "rows"])
