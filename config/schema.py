@@ -1,8 +1,9 @@
 """OpenAPI post-processing: document the error responses DRF really returns everywhere.
 
 Views document their own success and business errors; what every endpoint can
-answer anyway (401 without credentials, 415 for a body type it cannot parse,
-400 for a body that does not validate, 404 for an unknown id) is added here once.
+answer anyway (401 without credentials, 400 for a body that does not validate,
+404 for an unknown id) is added here once. A 415 is left to each view: deals
+answers every bad upload, whatever its media type, in its own 400 shape.
 """
 
 ERROR_SCHEMA = {
@@ -21,7 +22,6 @@ _STANDARD = {
     "400": ("The request is invalid; the body says what to fix.", "ValidationError"),
     "403": ("You do not have permission to perform this action.", "Error"),
     "404": ("No such object, or not yours.", "Error"),
-    "415": ("Unsupported media type in the request.", "Error"),
 }
 
 
@@ -45,7 +45,7 @@ def add_standard_error_responses(result, generator, request, public):
             if "{" in path:
                 wanted.append("404")
             if method in ("post", "put", "patch"):
-                wanted += ["400", "415"]
+                wanted.append("400")
             if any(parameter.get("in") == "query" for parameter in operation.get("parameters", [])):
                 wanted.append("400")
             for code in wanted:

@@ -117,7 +117,9 @@ def _check_quantity(line: int, value: str) -> None:
 def _check_date(line: int, value: str) -> str:
     """Parse ``value`` as Python does; return text PostgreSQL reads as the same instant."""
     try:
-        parsed = datetime.fromisoformat(value)
+        # Python also reads a trailing NUL and non-ASCII digits or separators;
+        # ISO 8601 (and PostgreSQL) do not.
+        parsed = datetime.fromisoformat(value) if value.isascii() and value.isprintable() else None
     except ValueError:
         parsed = None
     if parsed is None or not ("T" in value or " " in value):
@@ -151,7 +153,14 @@ def _check_row(start: int, fields: list[str], at: tuple[int, ...]) -> list[str] 
         _check_date(start, date)  # raises
     # An extended calendar date, T or space, an extended time: PostgreSQL reads it as
     # Python does. Any other ISO 8601 shape goes in Python's normal form.
-    if len(date) < 16 or date[7] != "-" or date[13] != ":" or date[10] not in " T" or "," in date:
+    if (
+        len(date) < 16
+        or date[7] != "-"
+        or date[13] != ":"
+        or date[10] not in " T"
+        or "," in date
+        or not (date.isascii() and date.isprintable())
+    ):
         fields = list(fields)
         fields[at[4]] = _check_date(start, date)
     return fields

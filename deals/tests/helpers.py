@@ -15,6 +15,8 @@ OK_ROW = b"ann,Ruby,10,1,2018-12-14 08:29:52.506166\r\n"
 WHEN = "2018-12-14 08:29:52.506166"
 
 # (file, the exact Desc): one per way a file can be refused.
+BAD_DATE = "Line 3: date must be an ISO 8601 date and time like 2018-12-14 08:29:52.506166, got "
+
 MALFORMED = {
     "empty": (b"", "The file is empty: send a CSV with the header customer,item,total,quantity,date."),
     "bom only": (b"\xef\xbb\xbf", "The file is empty: send a CSV with the header customer,item,total,quantity,date."),
@@ -93,6 +95,14 @@ MALFORMED = {
     "empty customer": (H + b",Ruby,5,1," + WHEN.encode() + b"\r\n", "Line 2: customer is empty"),
     "blank item": (H + b"bob,  ,5,1," + WHEN.encode() + b"\r\n", "Line 2: item is empty"),
     "NUL byte": (H + OK_ROW + b"bo\x00b,Ruby,5,1," + WHEN.encode() + b"\r\n", "Line 3: customer contains a NUL byte"),
+    "NUL byte after the date": (
+        H + OK_ROW + b"bob,Ruby,5,1,2018-12-14 08:29:52.506166\x00\r\n",
+        BAD_DATE + "'2018-12-14 08:29:52.506166\\x00'",
+    ),
+    "non-ASCII digit as the date's separator": (
+        H + "bob,Ruby,5,1,2018-12-14\u066008:29:52\r\n".encode(),
+        BAD_DATE.replace("3", "2", 1) + "'2018-12-14\u066008:29:52'",
+    ),
     "not UTF-8": (
         H + OK_ROW * 3000 + "Рубин,x,1,1,2018-12-14 08:29:52\r\n".encode("cp1251"),
         "Line 3002: the file is not UTF-8 text",
