@@ -60,9 +60,16 @@ def _wait_for(predicate, timeout: float = 30):
 def embedded_system(tmp_path: Path):
     if not Path(BASE_DIR, ".venv/bin/honcho").exists():
         pytest.skip("needs the project virtualenv (.venv) that `make` creates")
-    port = free_port()
+    port, flower_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES and not k.startswith("DJANGO_")}
-    env.update({"VAR_DIR": str(tmp_path / "var"), "PORT": str(port), "DJANGO_SETTINGS_MODULE": "config.settings.base"})
+    env.update(
+        {
+            "VAR_DIR": str(tmp_path / "var"),
+            "PORT": str(port),
+            "FLOWER_PORT": str(flower_port),
+            "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        }
+    )
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, env=env, check=True, timeout=120
     )
@@ -83,7 +90,7 @@ def embedded_system(tmp_path: Path):
                 break
         except OSError:
             time.sleep(0.5)
-    yield base, tmp_path / "run.log"
+    yield base, tmp_path / "run.log", flower_port
     os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(20)
@@ -93,7 +100,7 @@ def embedded_system(tmp_path: Path):
 
 @pytest.mark.e2e
 def test_embedded_defaults_serve_auth_and_process_uploads(embedded_system):
-    base, log = embedded_system
+    base, log, flower_port = embedded_system
 
     health = _request(f"{base}/health/")
     registered = _request(
@@ -116,3 +123,5 @@ def test_embedded_defaults_serve_auth_and_process_uploads(embedded_system):
     assert "worker.1" in output
     assert "beat.1" in output
     assert "filesystem://" in output  # the worker is on the serverless broker
+    with urllib.request.urlopen(f"http://127.0.0.1:{flower_port}/healthcheck", timeout=10) as flower:
+        assert flower.read() == b"OK"
