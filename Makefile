@@ -41,7 +41,7 @@ format: install
 
 ## Every benchmark under bench/; each prints figures and a JSON line last.
 bench: install
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 up:
 	docker compose up --build

@@ -43,6 +43,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from _support import start_gunicorn, stop
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
@@ -185,29 +187,8 @@ def get_latency_cached_under_load(env: dict, requests: int, clients: int) -> lis
     from accounts.models import User
 
     token = str(RefreshToken.for_user(User.objects.get(username="bench")).access_token)
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable)),
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--worker-class",
-            "gthread",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=BASE_DIR,
-    )
+    server, port = start_gunicorn(env=env)
     try:
-        wait_for_port(port)
         headers = {"Authorization": f"Bearer {token}"}
         warm = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         for _ in range(20):  # each worker process fills its cache and connections
@@ -236,29 +217,7 @@ def get_latency_cached_under_load(env: dict, requests: int, clients: int) -> lis
             thread.join()
         return timings
     finally:
-        server.terminate()
-        server.wait(20)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start")
+        stop(server)
 
 
 def main() -> None:

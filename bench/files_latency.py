@@ -24,22 +24,17 @@ import time
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _support import PRODUCTION_ENV, ROOT
+
 sys.path.insert(0, str(ROOT))
 if not (os.environ.get("REDIS_URL") or os.environ.get("CELERY_BROKER_URL")) or not os.environ.get("DATABASE_URL"):
     sys.exit("needs DATABASE_URL (PostgreSQL) and REDIS_URL: a real worker shares them with this script")
 TMP = Path(tempfile.mkdtemp(prefix="bench-files-latency-"))
 ENV = {
-    "DJANGO_SETTINGS_MODULE": "config.settings.base",
+    **PRODUCTION_ENV,
     "VAR_DIR": str(TMP / "var"),
     "DJANGO_MEDIA_ROOT": str(TMP / "media"),
     "FILES_PROCESS_DELAY_SECONDS": "0",
-    "LOG_LEVEL": "WARNING",
-    # The production profile (DEBUG off), minus the HTTPS redirect: this is plain HTTP on 127.0.0.1.
-    "DJANGO_DEBUG": "0",
-    "DJANGO_SECRET_KEY": "bench-only-secret-key-not-used-anywhere-else-0123456789",
-    "DJANGO_SECURE_SSL_REDIRECT": "0",
-    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
 }
 os.environ.update(ENV)
 

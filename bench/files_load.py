@@ -16,14 +16,13 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _support import PRODUCTION_ENV, ROOT, start_gunicorn, stop
+
 sys.path.insert(0, str(ROOT))
 if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
     sys.exit("needs DATABASE_URL=postgres://... (the figures are for PostgreSQL)")
@@ -31,15 +30,9 @@ if not shutil.which("wrk"):
     sys.exit("needs wrk (apt-get install wrk)")
 TMP = Path(tempfile.mkdtemp(prefix="bench-files-load-"))
 ENV = {
-    "DJANGO_SETTINGS_MODULE": "config.settings.base",
+    **PRODUCTION_ENV,
     "VAR_DIR": str(TMP / "var"),
     "DJANGO_MEDIA_ROOT": str(TMP / "media"),
-    "LOG_LEVEL": "WARNING",
-    # The production profile (DEBUG off), minus the HTTPS redirect: this is plain HTTP on 127.0.0.1.
-    "DJANGO_DEBUG": "0",
-    "DJANGO_SECRET_KEY": "bench-only-secret-key-not-used-anywhere-else-0123456789",
-    "DJANGO_SECURE_SSL_REDIRECT": "0",
-    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
 }
 os.environ.update(ENV)
 
@@ -56,12 +49,6 @@ from files.services import file_upload  # noqa: E402
 
 BOUNDARY = "wrkboundary0123456789"
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def cpu_seconds(master: int) -> float:
@@ -123,32 +110,9 @@ def main() -> None:
     for i in range(20):
         file_upload(owner=user, upload=SimpleUploadedFile(f"seed-{i}.txt", f"seed file {i}\n".encode()))
     token = str(RefreshToken.for_user(user).access_token)
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "config.wsgi:application",
-            f"--bind=127.0.0.1:{port}",
-            "--worker-class=gthread",
-            "--workers=2",
-            "--threads=4",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **ENV},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, port = start_gunicorn(env={**os.environ, **ENV})
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
         run_wrk(f"{base}/api/files/", token, 2, args.connections, server.pid)  # warm-up: imports, connections
         print("== GET /api/files/ (20 rows)")
         listing = run_wrk(f"{base}/api/files/", token, args.seconds, args.connections, server.pid)
@@ -156,8 +120,7 @@ def main() -> None:
         uploads = run_wrk(f"{base}/api/upload/", token, args.seconds, args.connections, server.pid, lua_upload_script())
         stored = user.files.count() - 20
     finally:
-        server.terminate()
-        server.wait(20)
+        stop(server)
         if os.environ.get("REDIS_URL") or os.environ.get("CELERY_BROKER_URL"):
             from config.celery import app
 

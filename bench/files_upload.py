@@ -18,28 +18,22 @@ import os
 import shutil
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from _support import PRODUCTION_ENV, ROOT, start_gunicorn, stop
+
 sys.path.insert(0, str(ROOT))
 TMP = Path(tempfile.mkdtemp(prefix="bench-files-upload-"))
 ENV = {
-    "DJANGO_SETTINGS_MODULE": "config.settings.base",
+    **PRODUCTION_ENV,
     "VAR_DIR": str(TMP / "var"),
     "DJANGO_MEDIA_ROOT": str(TMP / "media"),
     "DJANGO_FILE_UPLOAD_TEMP_DIR": str(TMP / "upload-tmp"),
     "FILES_MAX_UPLOAD_BYTES": str(300 * 1024 * 1024),
-    "LOG_LEVEL": "WARNING",
-    # The production profile (DEBUG off), minus the HTTPS redirect: this is plain HTTP on 127.0.0.1.
-    "DJANGO_DEBUG": "0",
-    "DJANGO_SECRET_KEY": "bench-only-secret-key-not-used-anywhere-else-0123456789",
-    "DJANGO_SECURE_SSL_REDIRECT": "0",
-    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
 }
 os.environ.update(ENV)
 (TMP / "upload-tmp").mkdir(parents=True)
@@ -54,12 +48,6 @@ from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 from accounts.models import User  # noqa: E402
 
 MB = 1024 * 1024
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rss_kb(pid: int) -> int:
@@ -128,32 +116,8 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     user, _ = User.objects.get_or_create(username="bench-upload", defaults={"email": "bench-upload@example.com"})
     token = str(RefreshToken.for_user(user).access_token)
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "config.wsgi:application",
-            f"--bind=127.0.0.1:{port}",
-            "--worker-class=gthread",
-            "--workers=1",
-            "--threads=4",
-            "--timeout=120",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **ENV},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, port = start_gunicorn(env={**os.environ, **ENV}, workers=1, extra=("--timeout=120",))
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
         pid = worker_pid(server.pid)
         status, _, _ = upload(port, token, 64 * 1024)  # warm up: every import done, connections open
         assert status == 201, status
@@ -175,8 +139,7 @@ def main() -> None:
         print(f"web worker RSS before: {baseline / 1024:.1f} MB")
         print(f"median throughput {statistics.median(speeds):.0f} MB/s; worst RSS growth {max(growths):.1f} MB")
     finally:
-        server.terminate()
-        server.wait(20)
+        stop(server)
         if os.environ.get("REDIS_URL") or os.environ.get("CELERY_BROKER_URL"):
             from config.celery import app
 

@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +25,8 @@ import urllib.request
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+
+from _support import PRODUCTION_ENV, free_port, start_gunicorn, stop
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
@@ -39,12 +40,6 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", 16))
 WORKERS = os.environ.get("BENCH_GUNICORN_WORKERS", "2")
 THREADS = os.environ.get("BENCH_GUNICORN_THREADS", "4")
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def private_memcached() -> tuple[subprocess.Popen | None, str | None]:
@@ -66,42 +61,18 @@ def private_memcached() -> tuple[subprocess.Popen | None, str | None]:
 
 
 def serve(db_url: str, cache_url: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
     env = {
         **os.environ,
+        **PRODUCTION_ENV,
+        # The JWT signed by this script must verify in gunicorn.
+        "DJANGO_SECRET_KEY": os.environ["DJANGO_SECRET_KEY"],
         "DATABASE_URL": db_url,
         "CACHE_URL": cache_url,
         "CACHE_KEY_PREFIX": f"bench{os.getpid()}",
-        "DJANGO_DEBUG": "0",
         "PYTHONWARNINGS": "ignore",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "LOG_LEVEL": "WARNING",
     }
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    proc = subprocess.Popen(
-        [
-            *(gunicorn, "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread"),
-            *("--workers", WORKERS, "--threads", THREADS, "--log-level", "warning"),
-        ],
-        cwd=BASE_DIR,
-        env=env,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/api/products/"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    sys.exit("gunicorn did not start")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(20)
+    proc, port = start_gunicorn(env=env, workers=int(WORKERS), threads=int(THREADS))
+    return proc, f"http://127.0.0.1:{port}/api/products/"
 
 
 def x_cache(url: str, token: str) -> str:
