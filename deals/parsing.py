@@ -260,20 +260,21 @@ def _validated_blocks(binary: BinaryIO) -> Iterator:
             if quoted:
                 reader = csv.reader(chain(io.StringIO(quoted, newline=""), text), strict=True)
                 base = line
-                starts, rows = [], []
+                starts: list[int] = []
+                batch: list[list[str]] = []
                 for fields in reader:
                     # A quoted field may span lines: the row starts after the previous one.
                     start, line = line + 1, base + reader.line_num
                     if checked := _check_row(start, fields, at):
                         starts.append(start)
-                        rows.append(checked)
-                        if len(rows) >= QUOTED_BATCH_ROWS:
-                            yield None, starts, list(zip(*rows, strict=True))
-                            count += len(rows)
-                            starts, rows = [], []
-                if rows:
-                    yield None, starts, list(zip(*rows, strict=True))
-                    count += len(rows)
+                        batch.append(checked)
+                        if len(batch) >= QUOTED_BATCH_ROWS:
+                            yield None, starts, list(zip(*batch, strict=True))
+                            count += len(batch)
+                            starts, batch = [], []
+                if batch:
+                    yield None, starts, list(zip(*batch, strict=True))
+                    count += len(batch)
             if count == 0:
                 raise DealsFileError("The file has a header but no deals (line 2 onwards is empty).")
         except csv.Error as exc:

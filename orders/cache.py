@@ -12,6 +12,7 @@ never an old number reused.
 
 import hashlib
 import time
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -68,7 +69,7 @@ def _order_generation_key(order_id: int) -> str:
     return f"orders:order:{order_id}:gen"
 
 
-def product_list_answer(*, host: str, query: list[tuple[str, str]]) -> CachedAnswer:
+def product_list_answer(*, host: str, query: Iterable[tuple[str, object]]) -> CachedAnswer:
     """One slot per normalized query (parameter order does not matter), shared by all users."""
     raw = "&".join(f"{k}={v}" for k, v in sorted(query))
     digest = hashlib.sha256(f"{host}|{raw}".encode()).hexdigest()[:32]

@@ -6,6 +6,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -295,7 +296,7 @@ def order_notify_shipping(*, order_id: int, final_attempt: bool) -> ShippingAtte
     if order is None or order.shipping_status != ShippingStatus.PENDING:
         logger.info("shipping: nothing to do for order %s", order_id)
         return None
-    payload = {
+    payload: dict[str, Any] = {
         "order": order.number,
         "user_id": order.user_id,
         "total_price": str(order.total_price),

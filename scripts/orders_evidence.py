@@ -252,7 +252,11 @@ def drive(shipping: ShippingApi) -> tuple[list[tuple[str, str, str]], dict]:
         "attempts": attempts,
         "shipping_status": final.shipping_status,
         "shipping_calls": shipping.calls,
-        "email": {"recipient": email.recipient, "subject": email.subject, "sent_at": email.sent_at.isoformat()},
+        "email": {
+            "recipient": email.recipient,
+            "subject": email.subject,
+            "sent_at": email.sent_at and email.sent_at.isoformat(),
+        },
         "receipt": final.receipt.name,
     }
 

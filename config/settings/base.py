@@ -211,6 +211,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/",
+    # Order status and health status are both called "status": a stable enum name.
+    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.OrderStatus"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.schema.add_standard_error_responses",
@@ -311,8 +313,6 @@ ORDERS_SHIPPING_RETRY_BACKOFF = env.int("ORDERS_SHIPPING_RETRY_BACKOFF", default
 ORDERS_SHIPPING_RETRY_BACKOFF_MAX = env.int("ORDERS_SHIPPING_RETRY_BACKOFF_MAX", default=60)
 # The sweeper re-drives receipts and shipping calls idle for longer than this.
 ORDERS_SWEEP_AFTER_SECONDS = env.int("ORDERS_SWEEP_AFTER_SECONDS", default=300)
-# Order status and health status are both called "status": give the schema enum a stable name.
-SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["OrderStatusEnum"] = "orders.models.OrderStatus"
 
 # --- Beat schedule -------------------------------------------------------------
 # Synced into django-celery-beat's tables when beat starts.

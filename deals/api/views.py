@@ -2,6 +2,7 @@
 with the contract's ``{"Status": "Error", "Desc": ...}`` body, and only here."""
 
 import logging
+from typing import cast
 
 from django.conf import settings
 from django.db import DataError
@@ -12,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import User
 from deals.api.serializers import (
     DealsReportOutputSerializer,
     DealsStatusErrorOutputSerializer,
@@ -77,7 +79,7 @@ class DealsApi(APIView):
         if upload.size > settings.DEALS_MAX_UPLOAD_BYTES:
             return _too_large()
         try:
-            deals_upload(file=upload.file, user=request.user, name=upload.name or "")
+            deals_upload(file=upload.file, user=cast(User, request.user), name=upload.name or "")
         except DealsFileError as exc:
             return _error(exc.message)
         except DataError as exc:  # a value the parser let through but the database refused

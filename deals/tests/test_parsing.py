@@ -86,7 +86,7 @@ totals = st.builds(
 dates = st.datetimes(
     min_value=datetime(1, 1, 2),  # noqa: DTZ001 - hypothesis takes naive bounds and adds the zones
     max_value=datetime(9999, 12, 30),  # noqa: DTZ001
-    timezones=st.none() | st.just(UTC),
+    timezones=st.none() | st.just(UTC),  # type: ignore[arg-type]
 ).map(lambda d: d.isoformat(sep=" "))
 
 

@@ -68,7 +68,7 @@ class FileOutputSerializer(serializers.ModelSerializer):
             if request is not None:
                 root = request.build_absolute_uri(root)
             if self.root is not self:
-                self.root.context["_files_url"] = root
+                self.root.context["_files_url"] = root  # type: ignore[index]  # a dict at run time
         return root
 
     @extend_schema_field(OpenApiTypes.URI)

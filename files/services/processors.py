@@ -101,7 +101,7 @@ def _thumbnail_png(image: Image.Image) -> dict[str, Any]:
 
 def _store_thumbnail(file: File, data: bytes) -> None:
     """Store under a name derived from the file's own, so a retry replaces rather than adds."""
-    name = f"thumbnails/{file.file.name.rsplit('/', 1)[-1]}.png"
+    name = f"thumbnails/{(file.file.name or '').rsplit('/', 1)[-1]}.png"
     default_storage.delete(name)
     file.thumbnail.name = default_storage.save(name, ContentFile(data))
 

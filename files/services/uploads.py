@@ -16,7 +16,7 @@ from files.tasks import file_process_task
 MAX_NAME_LENGTH = 255
 
 
-def human_size(size: int) -> str:
+def human_size(size: float) -> str:
     for unit in ("bytes", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
             return f"{size:g} {unit}" if unit == "bytes" else f"{size:.3g} {unit}"
@@ -71,7 +71,8 @@ def file_upload(*, owner, upload: UploadedFile) -> File:
             file.save()
             file_process_task.delay_on_commit(file.pk)
     except BaseException:
-        file.file.storage.delete(file.file.name)
+        if file.file.name:
+            file.file.storage.delete(file.file.name)
         raise
     return file
 

@@ -33,7 +33,8 @@ class OrderLineInputSerializer(serializers.Serializer):
 
 
 class OrderCreateInputSerializer(serializers.Serializer):
-    items = OrderLineInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
+    # ListSerializer takes max_length (DRF 3.14+); the stubs do not know it yet.
+    items = OrderLineInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES)  # type: ignore[call-arg]
 
     def validate_items(self, value: list[dict]) -> list[OrderLineIn]:
         """Products exist, duplicate lines merged, the minimum total met (at current prices;

@@ -1,5 +1,7 @@
 """Shop API: products (admins write), the user's orders, status changes, receipts, admin list."""
 
+from typing import cast
+
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -10,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import User
 from config.errors import NotFound
 from orders.api.serializers import (
     OrderCreateInputSerializer,
@@ -164,13 +167,13 @@ class OrderListApi(GenericAPIView):
         """Place an order: stock is checked and decremented in one transaction."""
         data = OrderCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        order = order_create(user=request.user, lines=data.validated_data["items"])
+        order = order_create(user=cast(User, request.user), lines=data.validated_data["items"])
         return Response(OrderOutputSerializer(order_get(order_id=order.pk)).data, status=status.HTTP_201_CREATED)
 
 
 def _visible_or_404(request: Request, pk: int) -> None:
     # Ownership first, always from the database: the cache is read only after this.
-    if not order_visible(user=request.user, order_id=pk):
+    if not order_visible(user=cast(User, request.user), order_id=pk):
         raise NotFound(ORDER_NOT_FOUND)
 
 
@@ -208,7 +211,9 @@ class OrderDetailApi(APIView):
         _visible_or_404(request, pk)
         data = OrderStatusInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        order = order_status_change(order=Order(pk=pk), actor=request.user, status=data.validated_data["status"])
+        order = order_status_change(
+            order=Order(pk=pk), actor=cast(User, request.user), status=data.validated_data["status"]
+        )
         return Response(OrderOutputSerializer(order_get(order_id=order.pk)).data)
 
 
