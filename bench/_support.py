@@ -1,6 +1,7 @@
 """What the benchmarks share: a free port, the production profile, a gunicorn to load."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -77,3 +78,23 @@ def stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(5)
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The nearest-rank value below which ``share`` of ``values`` lie."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def start_memcached(memory_mb: int = 64) -> tuple[subprocess.Popen | None, str | None]:
+    """A private memcached on a free port when the binary is installed: a shared one
+    may be flushed by other processes (test suites clear the cache), turning hits
+    into misses. Without the binary: (None, CACHE_URL or MEMCACHED_URL if set)."""
+    binary = shutil.which("memcached")
+    if not binary:
+        return None, os.environ.get("MEMCACHED_URL") or os.environ.get("CACHE_URL")
+    port = free_port()
+    args = [binary, "-l", "127.0.0.1", "-p", str(port), "-m", str(memory_mb), "-U", "0", "-t", "1"]
+    process = subprocess.Popen([*args, "-u", "root"] if os.geteuid() == 0 else args)
+    wait_for_port(port, timeout=5)
+    return process, f"pymemcache://127.0.0.1:{port}"

@@ -43,7 +43,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from _support import start_gunicorn, stop
+from _support import percentile, start_gunicorn, stop
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
@@ -71,11 +71,6 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
                 out.write("".join(batch))
                 batch.clear()
         out.write("".join(batch))
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def vm_kb(field: str) -> int:

@@ -24,7 +24,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from _support import PRODUCTION_ENV, ROOT
+from _support import PRODUCTION_ENV, ROOT, percentile
 
 sys.path.insert(0, str(ROOT))
 if not (os.environ.get("REDIS_URL") or os.environ.get("CELERY_BROKER_URL")) or not os.environ.get("DATABASE_URL"):
@@ -85,11 +85,6 @@ def wait_processed(pks: list[int], timeout: float = 120) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"files {pks[:5]}... not processed in {timeout}s")
         time.sleep(0.002)
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main() -> None:

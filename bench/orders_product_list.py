@@ -17,16 +17,14 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from _support import PRODUCTION_ENV, free_port, start_gunicorn, stop
+from _support import PRODUCTION_ENV, start_gunicorn, start_memcached, stop
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
@@ -40,24 +38,6 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", 16))
 WORKERS = os.environ.get("BENCH_GUNICORN_WORKERS", "2")
 THREADS = os.environ.get("BENCH_GUNICORN_THREADS", "4")
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
-
-
-def private_memcached() -> tuple[subprocess.Popen | None, str | None]:
-    """A memcached of our own when the binary is installed: a shared one may be flushed
-    by other processes (test suites clear the cache), which would turn hits into misses."""
-    binary = shutil.which("memcached")
-    if not binary:
-        return None, os.environ.get("CACHE_URL") or os.environ.get("MEMCACHED_URL")
-    port = free_port()
-    args = [binary, "-l", "127.0.0.1", "-p", str(port), "-m", "64", "-U", "0", "-t", "1"]
-    proc = subprocess.Popen([*args, "-u", "root"] if os.geteuid() == 0 else args)
-    for _ in range(50):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    return proc, f"pymemcache://127.0.0.1:{port}"
 
 
 def serve(db_url: str, cache_url: str) -> tuple[subprocess.Popen, str]:
@@ -124,7 +104,7 @@ def main() -> None:
     from accounts.models import User
     from orders.models import Category, Product
 
-    memcached, cache_url = private_memcached()
+    memcached, cache_url = start_memcached()
     if connection.vendor != "postgresql" or not (cache_url or "").startswith("pymemcache"):
         sys.exit("needs PostgreSQL (DATABASE_URL) and Memcached (CACHE_URL=pymemcache://...)")
     print(f"memcached: {cache_url}{' (private instance)' if memcached else ''}")

@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,35 +31,11 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+sys.path.insert(0, str(BASE_DIR / "bench"))
+from _support import free_port, start_memcached  # noqa: E402
+
 OUTPUT = BASE_DIR / "docs" / "orders-evidence.md"
 WORK = Path(tempfile.mkdtemp(prefix="orders-evidence-"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_memcached() -> tuple[subprocess.Popen | None, str]:
-    binary = shutil.which("memcached")
-    if not binary:
-        url = os.environ.get("MEMCACHED_URL") or os.environ.get("CACHE_URL") or ""
-        if not url.startswith("pymemcache://"):
-            sys.exit("needs memcached: install it or set MEMCACHED_URL=pymemcache://host:port")
-        return None, url.split("://", 1)[1]
-    port = free_port()
-    args = [binary, "-l", "127.0.0.1", "-p", str(port), "-m", "16", "-U", "0"]
-    if os.geteuid() == 0:
-        args += ["-u", "root"]
-    proc = subprocess.Popen(args)  # noqa: S603  (our own argument list)
-    for _ in range(50):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    return proc, f"127.0.0.1:{port}"
 
 
 class ShippingApi:
@@ -100,13 +75,15 @@ def wait_for(predicate, timeout: float = 60) -> None:
 
 
 def main() -> None:
-    memcached, location = start_memcached()
+    memcached, cache_url = start_memcached(memory_mb=16)
+    if not (cache_url or "").startswith("pymemcache://"):
+        sys.exit("needs memcached: install it or set MEMCACHED_URL=pymemcache://host:port")
     shipping = ShippingApi()
     if not os.environ.get("REDIS_URL"):
         sys.exit("needs Redis: set REDIS_URL=redis://...")
     env_common = {
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "CACHE_URL": f"pymemcache://{location}",
+        "CACHE_URL": cache_url,
         "CACHE_KEY_PREFIX": "evidence",
         "CELERY_BROKER_URL": os.environ["REDIS_URL"],
         "DJANGO_MEDIA_ROOT": str(WORK / "media"),
@@ -143,7 +120,8 @@ def main() -> None:
         if memcached is not None:
             memcached.terminate()
         shipping.server.shutdown()
-    write(steps, stats, log_path.read_text(), location if memcached is None else "a private memcached")
+    where = cache_url.split("://", 1)[1] if memcached is None else "a private memcached"
+    write(steps, stats, log_path.read_text(), where)
     shutil.rmtree(WORK, ignore_errors=True)
     sys.stdout.write(f"wrote {OUTPUT.relative_to(BASE_DIR)}\n")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BASE_DIR, free_port
+from conftest import BASE_DIR, free_port, wait_until
 
 SERVICE_VARIABLES = ("DATABASE_URL", "CACHE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL", "MEMCACHED_URL")
 
@@ -45,15 +45,6 @@ def _upload(url: str, token: str, name: str, content: bytes) -> dict:
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 201
         return json.loads(response.read())
-
-
-def _wait_for(predicate, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.3)
-    return False
 
 
 @pytest.fixture
@@ -113,11 +104,12 @@ def test_embedded_defaults_serve_auth_and_process_uploads(embedded_system):
     assert registered[0] == 201
     assert me == (200, {"id": registered[1]["id"], "email": "run@example.com", "username": "run", "is_staff": False})
     uploaded = _upload(f"{base}/api/upload/", tokens["access"], "notes.txt", b"one two three\nfour\n")
-    processed = _wait_for(
-        lambda: _request(f"{base}/api/files/{uploaded['id']}/", token=tokens["access"])[1]["processed"]
-    )
-    final = _request(f"{base}/api/files/{uploaded['id']}/", token=tokens["access"])[1]
-    assert processed
+
+    def processed_file():
+        body = _request(f"{base}/api/files/{uploaded['id']}/", token=tokens["access"])[1]
+        return body if body["processed"] else None
+
+    final = wait_until(processed_file)
     assert (final["kind"], final["result"]["words"], final["result"]["lines"]) == ("text", 4, 2)
     output = log.read_text()
     assert "worker.1" in output
