@@ -1,6 +1,9 @@
 """Reads of users."""
 
+from django.conf import settings
+
 from accounts.models import User
+from config.cache import CachedAnswer
 
 
 def user_get_by_login(*, login: str) -> User | None:
@@ -11,3 +14,26 @@ def user_get_by_login(*, login: str) -> User | None:
 
 def user_email_taken(*, email: str) -> bool:
     return User.objects.filter(email__iexact=email).exists()
+
+
+def user_for_request(*, user_id: int) -> User | None:
+    """The user a request's token names, from the cache when it is current.
+
+    Cached for ``USER_CACHE_SECONDS`` under a generation that any save or delete
+    of the user bumps after commit (``accounts.signals``), so a deactivated,
+    demoted or deleted user is seen at once, never after the timeout."""
+    cached = CachedAnswer(
+        generation_key=user_generation_key(user_id),
+        key=f"accounts:user:{user_id}",
+        timeout=settings.USER_CACHE_SECONDS,
+    )
+    user = cached.get()
+    if user is None:
+        user = User.objects.filter(pk=user_id).first()
+        if user is not None:
+            cached.set(user)
+    return user
+
+
+def user_generation_key(user_id: int) -> str:
+    return f"accounts:user:{user_id}:gen"

@@ -27,7 +27,7 @@ OPTIONS = {"ignore_exc": True, "connect_timeout": 0.3, "timeout": 0.3, "retry_at
 def _point_cache_at(settings, location: str) -> None:
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+            "BACKEND": "config.memcached.PersistentPyMemcacheCache",
             "LOCATION": location,
             # A fresh prefix per test: no need to flush a memcached others use too.
             "KEY_PREFIX": f"orders-test-{uuid.uuid4().hex}",
@@ -80,7 +80,7 @@ def test_product_list_miss_then_hit(memcached, auth_client, django_assert_num_qu
     ProductFactory.create_batch(3)
 
     first = get(auth_client, PRODUCTS)
-    with django_assert_num_queries(1):  # only the JWT user lookup: the page comes from memcached
+    with django_assert_num_queries(0):  # the JWT's user and the page both come from memcached
         second = get(auth_client, PRODUCTS)
 
     assert (first[0], second[0]) == ("miss", "hit")
@@ -170,8 +170,8 @@ def test_order_detail_miss_then_hit(memcached, auth_client, user, django_assert_
     order = place(user, ProductFactory())
 
     first = get(auth_client, order_url(order.pk))
-    # JWT user lookup + ownership check; the order, its lines and attempts come from memcached.
-    with django_assert_num_queries(2):
+    # Only the ownership check: the JWT's user, the order, its lines and attempts come from memcached.
+    with django_assert_num_queries(1):
         second = get(auth_client, order_url(order.pk))
 
     assert (first[0], second[0]) == ("miss", "hit")
