@@ -159,12 +159,12 @@ def get_latency_uncached(requests: int) -> list[float]:
     from rest_framework_simplejwt.tokens import RefreshToken
 
     from accounts.models import User
-    from deals.selectors import dealset_current
+    from deals.selectors import dealset_current, report_cache_key
 
     user, _ = User.objects.get_or_create(username="bench", defaults={"email": "bench@example.com"})
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    key = f"deals:report:{dealset_current().token}"
+    key = report_cache_key(dealset_current().token)
     client.get("/api/deals/")  # warm the connection and the code paths
     timings = []
     for _ in range(requests):

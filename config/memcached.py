@@ -1,6 +1,18 @@
-"""Django's pymemcache backend with connections kept across requests."""
+"""Django's pymemcache backend with connections kept across requests, and no key
+hashing when there is only one server to choose."""
 
 from django.core.cache.backends.memcached import PyMemcacheCache
+from pymemcache.client.rendezvous import RendezvousHash
+
+
+class OneServerRendezvousHash(RendezvousHash):
+    """pymemcache's default server choice, without hashing the key (in pure Python,
+    for every key) when there is one live server or none: the answer is the same."""
+
+    def get_node(self, key):
+        if len(self.nodes) <= 1:
+            return self.nodes[0] if self.nodes else None
+        return super().get_node(key)
 
 
 class PersistentPyMemcacheCache(PyMemcacheCache):
@@ -9,6 +21,10 @@ class PersistentPyMemcacheCache(PyMemcacheCache):
     has its own cache object and client (``django.core.cache.caches`` is
     thread-local), so the connection is safe to keep for the thread's life, as
     Django's own pylibmc backend does; a broken one is reconnected by pymemcache."""
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._options.setdefault("hasher", OneServerRendezvousHash)
 
     def close(self, **kwargs) -> None:
         pass

@@ -1,5 +1,6 @@
 """Reads of deals: the top-5 customers report of the current data set, cached."""
 
+import json
 from decimal import Decimal
 
 from django.conf import settings
@@ -8,6 +9,7 @@ from django.db import connection
 from django.db.models import Count, F, Window
 from django.db.models.functions import Collate
 
+from config.cached_get import json_bytes
 from deals.models import CustomerItem, CustomerTotal, DealSet
 
 REPORT_SIZE = 5
@@ -50,17 +52,34 @@ def _report_build(dataset_id: int) -> list[dict]:
     ]
 
 
-def deals_report() -> list[dict]:
-    """The report of the current data set. Cached under the data set's token (a UUID
-    no other data set ever has, even after the database is recreated), so an
-    accepted upload (a new current data set) is a new key: never stale, and nothing
-    to delete, hence no race between an upload and a reader filling the cache."""
+def report_cache_key(token) -> str:
+    # The entry is the answer's JSON bytes ("v2"; v1 entries held the report's data).
+    return f"deals:report:v2:{token}"
+
+
+def deals_answer_cached() -> bytes | None:
+    """The JSON answer of ``GET /api/deals/`` if the current data set's report is cached."""
+    current = dealset_current()
+    return None if current is None else cache.get(report_cache_key(current.token))
+
+
+def deals_answer() -> bytes:
+    """The JSON answer ``{"response": [...]}`` of the current data set. Cached under the
+    data set's token (a UUID no other data set ever has, even after the database is
+    recreated), so an accepted upload (a new current data set) is a new key: never
+    stale, and nothing to delete, hence no race between an upload and a reader
+    filling the cache."""
     current = dealset_current()
     if current is None:
-        return []
-    key = f"deals:report:{current.token}"
-    report = cache.get(key)
-    if report is None:
-        report = _report_build(current.pk)
-        cache.set(key, report, settings.DEALS_REPORT_CACHE_SECONDS)
-    return report
+        return json_bytes({"response": []})
+    key = report_cache_key(current.token)
+    answer = cache.get(key)
+    if answer is None:
+        answer = json_bytes({"response": _report_build(current.pk)})
+        cache.set(key, answer, settings.DEALS_REPORT_CACHE_SECONDS)
+    return answer
+
+
+def deals_report() -> list[dict]:
+    """The report of the current data set, as the API sends it."""
+    return json.loads(deals_answer())["response"]

@@ -8,7 +8,9 @@ import uuid
 import pytest
 from django.core.cache import caches
 from django.core.signals import request_finished
+from pymemcache.client.rendezvous import RendezvousHash
 
+from config.memcached import OneServerRendezvousHash
 from conftest import REQUIRE_SERVICES, free_port
 
 OPTIONS = {"ignore_exc": True, "connect_timeout": 0.3, "timeout": 0.3, "retry_attempts": 1, "dead_timeout": 0.2}
@@ -80,3 +82,18 @@ def test_a_restarted_memcached_is_reconnected(private_memcached):
     while not cache.set("k", 2) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert cache.get("k") == 2
+
+
+@pytest.mark.parametrize("servers", [[], ["a:1"], ["a:1", "b:2"], ["a:1", "b:2", "c:3"]])
+def test_the_server_choice_is_the_stock_one(servers):
+    stock, ours = RendezvousHash(), OneServerRendezvousHash()
+    for server in servers:
+        stock.add_node(server)
+        ours.add_node(server)
+
+    keys = [f"key-{i}" for i in range(200)]
+    assert [ours.get_node(k) for k in keys] == [stock.get_node(k) for k in keys]
+
+
+def test_the_backend_uses_the_cheap_server_choice(private_memcached):
+    assert isinstance(caches["default"]._cache.hasher, OneServerRendezvousHash)

@@ -1,3 +1,4 @@
+import json
 from http import HTTPStatus
 
 import pytest
@@ -8,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deals.models import Deal, DealSet
+from deals.selectors import report_cache_key
 from deals.tests.helpers import MALFORMED, post_deals
 from deals.tests.oracle import csv_bytes, oracle_report, oracle_rows_from_csv
 from deals.tests.test_parsing import mangled_files
@@ -159,7 +161,7 @@ def test_report_is_cached_and_a_cache_hit_skips_the_aggregates(auth_client, djan
 
     assert hit.json() == FIRST_REPORT
     token = DealSet.objects.get().token
-    assert cache.get(f"deals:report:{token}") == FIRST_REPORT["response"]
+    assert json.loads(cache.get(report_cache_key(token))) == FIRST_REPORT
 
 
 def test_cache_is_never_stale_after_an_upload(auth_client):

@@ -1,5 +1,6 @@
 """Shop API: products (admins write), the user's orders, status changes, receipts, admin list."""
 
+import json
 from typing import cast
 
 from django.http import FileResponse
@@ -13,6 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from config.cache import CachedAnswer
+from config.cached_get import CachedGetMixin, json_bytes
 from config.errors import NotFound
 from orders.api.serializers import (
     OrderCreateInputSerializer,
@@ -51,7 +54,11 @@ def _cache_header(hit: bool) -> dict[str, str]:
     return {"X-Cache": "hit" if hit else "miss"}
 
 
-class ProductListApi(GenericAPIView):
+def _product_list_answer(request: Request) -> CachedAnswer:
+    return product_list_answer(host=request.build_absolute_uri("/"), query=list(request.query_params.items()))
+
+
+class ProductListApi(CachedGetMixin, GenericAPIView):
     permission_classes = [IsAuthenticated, IsAdminOrReadOnly]
     queryset = Product.objects.none()
     filterset_class = ProductFilter
@@ -60,18 +67,21 @@ class ProductListApi(GenericAPIView):
     def get_queryset(self):
         return product_list()
 
+    def cached_get_body(self, request: Request) -> bytes | None:
+        return _product_list_answer(request).get()
+
     @extend_schema(
         responses={200: ProductOutputSerializer(many=True), 400: _400, 401: _401, 404: _404}, tags=["orders"]
     )
     def get(self, request: Request) -> Response:
         """Products, filtered and paginated; cached 5 minutes, invalidated by any product change."""
-        cached = product_list_answer(host=request.build_absolute_uri("/"), query=list(request.query_params.items()))
-        data = cached.get()
-        if data is not None:
-            return Response(data, headers=_cache_header(True))
+        cached = _product_list_answer(request)
+        body = cached.get()
+        if body is not None:
+            return Response(json.loads(body), headers=_cache_header(True))
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         data = self.get_paginated_response(ProductOutputSerializer(page, many=True).data).data
-        cached.set(data)
+        cached.set(json_bytes(data))
         return Response(data, headers=_cache_header(False))
 
     @extend_schema(

@@ -273,11 +273,12 @@ def test_api_answers_correctly_when_memcached_is_unavailable(request, broken, au
 
 
 def test_answer_built_while_a_change_commits_is_never_served(memcached):
-    from orders.cache import PRODUCT_LIST_GENERATION_KEY, _bump, product_list_answer
+    from config.cache import generation_bump
+    from orders.cache import PRODUCT_LIST_GENERATION_KEY, product_list_answer
 
     slow_reader = product_list_answer(host="http://testserver/", query=[])
     assert slow_reader.get() is None  # reads the generation, then the (old) rows
-    _bump(PRODUCT_LIST_GENERATION_KEY)  # a product change commits meanwhile
+    generation_bump(PRODUCT_LIST_GENERATION_KEY)  # a product change commits meanwhile
     slow_reader.set({"stock": "old"})
 
     assert product_list_answer(host="http://testserver/", query=[]).get() is None
