@@ -18,8 +18,10 @@ Usage: .venv/bin/python bench/codecheck_throughput.py [--files 200] [--processes
 """
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -124,6 +126,7 @@ def main() -> None:
     args = parser.parse_args()
 
     var_dir = tempfile.mkdtemp(prefix="bench-codecheck-")
+    atexit.register(shutil.rmtree, var_dir, ignore_errors=True)  # the media written for the full path
     os.environ.setdefault("VAR_DIR", var_dir)
     os.environ["DJANGO_MEDIA_ROOT"] = str(Path(var_dir) / "media")
     os.environ["CELERY_BROKER_URL"] = "memory://"
