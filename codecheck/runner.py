@@ -1,4 +1,4 @@
-"""The parent side of the checker process: start it, feed it files, restart it when it dies."""
+"""The parent side of the checker processes: start them, feed them files, restart one when it dies."""
 
 import atexit
 import base64
@@ -14,8 +14,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from queue import Empty, SimpleQueue
 
 from django.conf import settings
 
@@ -40,6 +43,9 @@ class CheckOutcome:
 
     findings: list[FindingOut] = field(default_factory=list)
     error: str = ""
+    # When the checker started and finished this file (set by a pool; not part of equality).
+    started_at: datetime | None = field(default=None, compare=False, repr=False)
+    finished_at: datetime | None = field(default=None, compare=False, repr=False)
 
     @property
     def passed(self) -> bool:
@@ -232,6 +238,142 @@ class CheckerProcess:
                         self._buffer += chunk
 
 
+@dataclass
+class _Job:
+    data: bytes
+    future: Future = field(default_factory=Future)
+
+
+_STOP = None
+
+
+class CheckerPool:
+    """Several long-lived checker processes checking files in parallel, each one as isolated
+    and resource-limited as a lone ``CheckerProcess``.
+
+    One driver thread per process takes files from a shared queue (so a slow file
+    holds up only its own process) and, while no other process is free, keeps up
+    to two in that process's pipe.
+    ``check_many`` submits every file at once and yields the outcomes in the order
+    of the files. The driver threads never touch the database.
+    """
+
+    def __init__(self, *, processes: int, time_limit: float, memory_bytes: int, flake8_args: list[str]):
+        if processes < 1:
+            raise ValueError(f"a checker pool needs at least one process, not {processes}")
+        self.checkers = [
+            CheckerProcess(time_limit=time_limit, memory_bytes=memory_bytes, flake8_args=flake8_args)
+            for _ in range(processes)
+        ]
+        self._jobs: SimpleQueue[_Job | None] = SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._idle = 0  # driver threads waiting for a file
+
+    @property
+    def size(self) -> int:
+        return len(self.checkers)
+
+    @property
+    def pids(self) -> list[int | None]:
+        return [checker.pid for checker in self.checkers]
+
+    def submit(self, data: bytes) -> Future:
+        """Queue one file; the future's result is its ``CheckOutcome``."""
+        self._start_threads()
+        job = _Job(data)
+        self._jobs.put(job)
+        return job.future
+
+    def check(self, data: bytes) -> CheckOutcome:
+        return self.submit(data).result()
+
+    def check_many(self, sources: Iterable[bytes]) -> Iterator[CheckOutcome]:
+        """Submit every file now (not when the iterator is first read); yield outcomes in order."""
+        return self._results([self.submit(data) for data in sources])
+
+    @staticmethod
+    def _results(futures: list[Future]) -> Iterator[CheckOutcome]:
+        try:
+            for future in futures:
+                yield future.result()
+        finally:  # the caller stopped early: files not yet started are not checked
+            for future in futures:
+                future.cancel()
+
+    def close(self) -> None:
+        with self._lock:
+            threads, self._threads = self._threads, []
+        while True:  # files still queued are cancelled, not checked
+            try:
+                job = self._jobs.get_nowait()
+            except Empty:
+                break
+            if job is not None:
+                job.future.cancel()
+        for _ in threads:
+            self._jobs.put(_STOP)
+        for thread in threads:
+            thread.join()
+        for checker in self.checkers:
+            checker.close()
+
+    def _start_threads(self) -> None:
+        with self._lock:
+            if self._threads:
+                return
+            for number, checker in enumerate(self.checkers):
+                thread = threading.Thread(
+                    target=self._drive, args=(checker,), name=f"codecheck-checker-{number}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
+
+    def _drive(self, checker: CheckerProcess) -> None:
+        """Feed one process from the queue until told to stop; each outcome resolves its job's future."""
+        in_flight: deque[tuple[_Job, datetime]] = deque()
+        stopped = False
+        last_done = datetime.now(UTC)
+
+        def feed() -> Iterator[bytes]:
+            nonlocal stopped
+            while True:
+                # Block only while this process has nothing to do. Take a second file into
+                # its pipe only if one is waiting and no other process is free, so a reply
+                # is never held up by an empty queue and files spread over the processes.
+                if in_flight:
+                    if self._idle:  # another process is free: the next file is its
+                        return
+                    try:
+                        job = self._jobs.get_nowait()
+                    except Empty:
+                        return
+                else:
+                    with self._lock:
+                        self._idle += 1
+                    job = self._jobs.get()
+                    with self._lock:
+                        self._idle -= 1
+                if job is None:
+                    stopped = True
+                    return
+                if job.future.set_running_or_notify_cancel():
+                    in_flight.append((job, datetime.now(UTC)))
+                    yield job.data
+
+        while not stopped:
+            try:
+                for outcome in checker.check_many(feed()):
+                    job, pulled_at = in_flight.popleft()
+                    outcome.started_at, outcome.finished_at = max(pulled_at, last_done), datetime.now(UTC)
+                    last_done = outcome.finished_at
+                    job.future.set_result(outcome)
+            except Exception as exc:  # the process could not be started: those files' callers see why
+                logger.exception("codecheck checker process failed")
+                while in_flight:
+                    in_flight.popleft()[0].future.set_exception(exc)
+
+
 _local = threading.local()
 
 
@@ -243,11 +385,20 @@ def checker_from_settings() -> CheckerProcess:
     )
 
 
-def get_checker() -> CheckerProcess:
-    """This thread's checker: a forked worker child or a thread-pool worker gets its own."""
-    checker, pid = getattr(_local, "checker", None), getattr(_local, "pid", None)
-    if checker is None or pid != os.getpid():
-        checker = _local.checker = checker_from_settings()
+def pool_from_settings(processes: int | None = None) -> CheckerPool:
+    return CheckerPool(
+        processes=processes or settings.CODECHECK_CHECKER_PROCESSES,
+        time_limit=settings.CODECHECK_TIME_LIMIT_SECONDS,
+        memory_bytes=settings.CODECHECK_MEMORY_LIMIT_BYTES,
+        flake8_args=settings.CODECHECK_FLAKE8_ARGS,
+    )
+
+
+def get_checker() -> CheckerPool:
+    """This thread's pool of checker processes: a forked worker child or a thread-pool worker gets its own."""
+    pool, pid = getattr(_local, "pool", None), getattr(_local, "pid", None)
+    if pool is None or pid != os.getpid():
+        pool = _local.pool = pool_from_settings()
         _local.pid = os.getpid()
-        atexit.register(checker.close)
-    return checker
+        atexit.register(pool.close)
+    return pool

@@ -6,10 +6,12 @@ import logging
 import smtplib
 import time
 import tokenize
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import PurePath
+from typing import Protocol
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -21,7 +23,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from codecheck.models import Check, CodeFile, Finding
-from codecheck.runner import CheckerProcess, CheckOutcome, get_checker
+from codecheck.runner import CheckOutcome, get_checker
 from codecheck.selectors import (
     FILE_NOT_FOUND,
     PENDING,
@@ -255,36 +257,56 @@ def check_record(*, claim: Claim, outcome: CheckOutcome, started_at, finished_at
     return checks[0] if checks else None
 
 
-def _check_batch(*, claims: list[Claim], checker: CheckerProcess) -> int:
-    """Check a claimed batch (flake8 pipelined in the checker process), then record it in one transaction."""
-    missing = CheckOutcome(error="The stored file is missing; upload it again.")
-    present = [claim for claim in claims if claim.data is not None]
-    outcomes = checker.check_many(claim.data for claim in present if claim.data is not None)
+class Checker(Protocol):
+    """What the run needs of a checker: a ``CheckerPool`` or a lone ``CheckerProcess``."""
+
+    def check_many(self, sources: Iterable[bytes]) -> Iterator[CheckOutcome]: ...
+
+
+MISSING = CheckOutcome(error="The stored file is missing; upload it again.")
+
+
+def _check_submit(*, claims: list[Claim], checker: Checker) -> Iterator[CheckOutcome]:
+    """Hand a claimed batch to the checker (a pool starts on it at once); outcomes come in order."""
+    return checker.check_many([claim.data for claim in claims if claim.data is not None])
+
+
+def _check_record(*, claims: list[Claim], outcomes: Iterator[CheckOutcome]) -> int:
+    """Wait for a batch's outcomes, then record it in one transaction."""
     results = []
     started_at = timezone.now()
     for claim in claims:
-        outcome = next(outcomes) if claim.data is not None else missing
+        outcome = next(outcomes) if claim.data is not None else MISSING
         finished_at = timezone.now()
-        results.append(CheckResult(claim, outcome, started_at, finished_at))
+        results.append(
+            CheckResult(claim, outcome, outcome.started_at or started_at, outcome.finished_at or finished_at)
+        )
         started_at = finished_at
     return len(checks_record(results=results))
 
 
-def codecheck_run(*, checker: CheckerProcess | None = None, budget_seconds: float | None = None) -> int:
+def codecheck_run(*, checker: Checker | None = None, budget_seconds: float | None = None) -> int:
     """Check every new or updated file, in claimed batches, until none is left or the budget is spent.
 
     flake8 runs outside any transaction; each batch is recorded as soon as it is
-    checked. Returns the number of checks recorded.
+    checked. While a batch is checked the next one is claimed and handed to the
+    checker, so a pool's processes keep working while this thread claims and
+    records. Returns the number of checks recorded.
     """
     checker = checker or get_checker()
     budget = settings.CODECHECK_RUN_BUDGET_SECONDS if budget_seconds is None else budget_seconds
     deadline = time.monotonic() + budget
+
+    def claim_next() -> tuple[list[Claim], Iterator[CheckOutcome]]:
+        claims = code_file_claim_batch(size=settings.CODECHECK_CLAIM_BATCH) if time.monotonic() < deadline else []
+        return claims, _check_submit(claims=claims, checker=checker)
+
     recorded = 0
-    while time.monotonic() < deadline:
-        claims = code_file_claim_batch(size=settings.CODECHECK_CLAIM_BATCH)
-        if not claims:
-            break
-        recorded += _check_batch(claims=claims, checker=checker)
+    claims, outcomes = claim_next()
+    while claims:
+        following = claim_next()
+        recorded += _check_record(claims=claims, outcomes=outcomes)
+        claims, outcomes = following
     logger.info("codecheck run recorded %d checks", recorded)
     return recorded
 

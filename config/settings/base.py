@@ -5,6 +5,7 @@ SQLite, a file-based cache shared by all its processes, kombu's filesystem
 broker and file-based email. Setting a URL switches that part to the real service.
 """
 
+import os
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -291,6 +292,13 @@ CODECHECK_TIME_LIMIT_SECONDS = env.int("CODECHECK_TIME_LIMIT_SECONDS", default=3
 CODECHECK_MEMORY_LIMIT_BYTES = env.int("CODECHECK_MEMORY_LIMIT_BYTES", default=768 * 1024 * 1024)
 # The project's own flake8 configuration; uploads never bring theirs.
 CODECHECK_FLAKE8_ARGS = env.list("CODECHECK_FLAKE8_ARGS", default=["--max-line-length=79"])
+# One check run feeds this many checker processes in parallel (each isolated and
+# limited as above); default one per CPU this process may use. A Celery worker
+# started with --concurrency=C runs C x this many checkers at most.
+CODECHECK_CHECKER_PROCESSES = env.int(
+    "CODECHECK_CHECKER_PROCESSES",
+    default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+)
 # One run claims this many files at a time and stops claiming after the budget,
 # well inside the task time limit; the next beat run takes the rest.
 CODECHECK_CLAIM_BATCH = env.int("CODECHECK_CLAIM_BATCH", default=10)
