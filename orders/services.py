@@ -1,5 +1,6 @@
 """Writes of the shop: products, orders and their status, receipts, emails and shipping calls."""
 
+import functools
 import logging
 import time
 from collections import OrderedDict
@@ -14,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, ProtectedError, Q, sql
+from django.db.models import Exists, Field, OuterRef, ProtectedError, Q, sql
 from django.utils import timezone
 
 from accounts.models import User
@@ -119,10 +120,7 @@ def order_create(*, user: User, lines: list[OrderLineIn]) -> Order:
     wanted = order_lines_merge(lines)
     if not wanted:
         raise ValidationError({"items": ["An order needs at least one item."]})
-    products = {
-        p.pk: _ProductRow(p.pk, p.name, p.price, p.stock)
-        for p in product_qs_for_update().filter(pk__in=list(wanted)).only("pk", "name", "price", "stock")
-    }
+    products = _products_lock(list(wanted))
     _check_exist(wanted, products)
     total = _total_checked(wanted, products)
     for pk, quantity in wanted.items():
@@ -176,11 +174,8 @@ def _order_write(
         return order
 
     order = Order(user=user, total_price=total)
-    insert = sql.InsertQuery(Order)
-    insert.insert_values([f for f in Order._meta.local_concrete_fields if not f.primary_key], [order])
-    compiler = insert.get_compiler(connection=connection)
-    compiler.returning_fields = [Order._meta.pk]
-    ((order_sql, order_params),) = compiler.as_sql()  # also sets created_at/updated_at on ``order``
+    order_sql, fields = _order_insert_sql()
+    order_params = [f.get_db_prep_save(f.pre_save(order, True), connection) for f in fields]  # sets auto_now fields
     item_rows = ", ".join(["(%s::bigint, %s::text, %s::integer, %s::numeric)"] * len(wanted))
     item_params = [v for pk, quantity in wanted.items() for v in (pk, products[pk].name, quantity, products[pk].price)]
     stock_sql, stock_params = _stock_add_sql(decrements)
@@ -197,6 +192,47 @@ def _order_write(
         (order.pk,) = cursor.fetchone()
     order._state.adding, order._state.db = False, connection.alias
     return order
+
+
+def _products_lock(ids: list[int]) -> dict[int, _ProductRow]:
+    """Lock the products in ascending id order and read their name, price and stock."""
+    if connection.vendor != "postgresql":  # SQLite: the ORM converts its decimals
+        qs = product_qs_for_update().filter(pk__in=ids).only("pk", "name", "price", "stock")
+        return {p.pk: _ProductRow(p.pk, p.name, p.price, p.stock) for p in qs}
+    with connection.cursor() as cursor:
+        cursor.execute(_product_lock_sql(len(ids)), ids)
+        return {row[0]: _ProductRow(*row) for row in cursor.fetchall()}
+
+
+@functools.lru_cache(maxsize=128)
+def _product_lock_sql(count: int) -> str:
+    """The locking query of ``order_create`` for ``count`` products, compiled once per count.
+
+    Django's ``product_qs_for_update()`` (``ORDER BY id FOR UPDATE OF``) reading
+    id, name, price and stock, in that order; the ids are its parameters.
+    Compiling a queryset costs more than running it, and its text only depends
+    on the number of ids (PostgreSQL only: the cache is per process and the
+    text per vendor).
+    """
+    qs = product_qs_for_update().filter(pk__in=range(1, count + 1)).only("pk", "name", "price", "stock")
+    compiler = qs.query.get_compiler(connection=connection)
+    lock_sql, params = compiler.as_sql()
+    assert [col.target.attname for col, _, _ in compiler.select] == ["id", "name", "price", "stock"]
+    assert list(params) == list(range(1, count + 1))
+    return lock_sql
+
+
+@functools.cache
+def _order_insert_sql() -> tuple[str, list[Field]]:
+    """Django's INSERT of one order, RETURNING its id, and the fields of its parameters (PostgreSQL)."""
+    fields = [f for f in Order._meta.local_concrete_fields if not f.primary_key]
+    insert = sql.InsertQuery(Order)
+    insert.insert_values(fields, [Order(user_id=0, total_price=Decimal(0))])
+    compiler = insert.get_compiler(connection=connection)
+    compiler.returning_fields = [Order._meta.pk]
+    ((insert_sql, params),) = compiler.as_sql()
+    assert len(params) == len(fields)
+    return insert_sql, fields
 
 
 def _stock_add_sql(deltas: dict[int, int]) -> tuple[str, list[int]]:
