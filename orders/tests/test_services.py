@@ -129,6 +129,17 @@ def test_multi_line_order_decrements_every_product_and_invalidates_the_list_once
     assert queued_tasks(callbacks) == [("orders.tasks.order_receipt_task", (order.pk,))]
 
 
+def test_orders_of_different_sizes_each_lock_and_decrement_their_own_products(user):
+    products = [ProductFactory(stock=50, price=Decimal("1.00")) for _ in range(12)]
+
+    for size in (12, 1, 5, 12, 2):  # the locking query is compiled once per number of products
+        order_create(user=user, lines=[line(p, 1) for p in reversed(products[:size])])
+
+    stocks = list(Product.objects.order_by("pk").values_list("stock", flat=True))
+    assert stocks == [45, 46, 47, 47, 47] + [48] * 7
+    assert sorted(Order.objects.values_list("total_price", flat=True)) == [1, 2, 5, 12, 12]
+
+
 def test_order_create_returns_the_order_as_stored(user):
     product = ProductFactory(stock=5, price=Decimal("7.10"), name="Lamp")
 
