@@ -211,8 +211,8 @@ def _product_lock_sql(count: int) -> str:
     Django's ``product_qs_for_update()`` (``ORDER BY id FOR UPDATE OF``) reading
     id, name, price and stock, in that order; the ids are its parameters.
     Compiling a queryset costs more than running it, and its text only depends
-    on the number of ids (PostgreSQL only: the cache is per process and the
-    text per vendor).
+    on the number of ids, so it is compiled once per count in each process
+    (used on PostgreSQL only).
     """
     qs = product_qs_for_update().filter(pk__in=range(1, count + 1)).only("pk", "name", "price", "stock")
     compiler = qs.query.get_compiler(connection=connection)
