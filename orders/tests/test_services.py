@@ -108,6 +108,74 @@ def test_order_create_enforces_minimum_total(user, settings):
     assert product.stock == 5
 
 
+def test_multi_line_order_decrements_every_product_and_invalidates_the_list_once(
+    user, django_capture_on_commit_callbacks
+):
+    from config.cache import generation_bump
+    from orders.cache import PRODUCT_LIST_GENERATION_KEY
+
+    a, b, c = (ProductFactory(stock=10, price=Decimal(price)) for price in ("1.25", "2.50", "4.00"))
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        order = order_create(user=user, lines=[line(c, 3), line(a, 1), line(b, 2)])
+
+    assert list(Product.objects.order_by("pk").values_list("stock", flat=True)) == [9, 8, 7]
+    assert list(order.items.order_by("product_id").values_list("product_id", "quantity", "price_at_purchase")) == [
+        (a.pk, 1, Decimal("1.25")),
+        (b.pk, 2, Decimal("2.50")),
+        (c.pk, 3, Decimal("4.00")),
+    ]
+    bumps = [cb for cb in callbacks if getattr(cb, "func", None) is generation_bump]
+    assert [cb.args for cb in bumps] == [(PRODUCT_LIST_GENERATION_KEY,)]
+    assert queued_tasks(callbacks) == [("orders.tasks.order_receipt_task", (order.pk,))]
+
+
+def test_orders_of_different_sizes_each_lock_and_decrement_their_own_products(user):
+    products = [ProductFactory(stock=50, price=Decimal("1.00")) for _ in range(12)]
+
+    for size in (12, 1, 5, 12, 2):  # the locking query is compiled once per number of products
+        order_create(user=user, lines=[line(p, 1) for p in reversed(products[:size])])
+
+    stocks = list(Product.objects.order_by("pk").values_list("stock", flat=True))
+    assert stocks == [45, 46, 47, 47, 47] + [48] * 7
+    assert sorted(Order.objects.values_list("total_price", flat=True)) == [1, 2, 5, 12, 12]
+
+
+def test_order_create_returns_the_order_as_stored(user):
+    product = ProductFactory(stock=5, price=Decimal("7.10"), name="Lamp")
+
+    order = order_create(user=user, lines=[line(product, 2)])
+
+    stored = Order.objects.get(pk=order.pk)
+    fields = ("user_id", "total_price", "status", "created_at", "updated_at", "receipt", "shipping_status")
+    assert [getattr(order, f) for f in fields] == [getattr(stored, f) for f in fields]
+    assert (stored.total_price, stored.status, stored.receipt.name, stored.shipping_status) == (
+        Decimal("14.20"),
+        OrderStatus.PENDING,
+        "",
+        ShippingStatus.NOT_REQUESTED,
+    )
+    assert not order._state.adding
+    item = stored.items.get()
+    assert (item.product_id, item.product_name, item.quantity, item.price_at_purchase) == (
+        product.pk,
+        "Lamp",
+        2,
+        Decimal("7.10"),
+    )
+
+
+def test_insufficient_stock_on_the_second_of_three_lines_changes_nothing(user, django_capture_on_commit_callbacks):
+    a, b, c = ProductFactory(stock=5), ProductFactory(stock=1, name="Scarce"), ProductFactory(stock=5)
+
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(InsufficientStock) as excinfo:
+        order_create(user=user, lines=[line(a, 2), line(b, 2), line(c, 2)])
+
+    assert excinfo.value.message == f'Not enough stock for "Scarce" (product {b.pk}): 2 requested, 1 available.'
+    assert list(Product.objects.order_by("pk").values_list("stock", flat=True)) == [5, 1, 5]
+    assert (Order.objects.count(), OrderItem.objects.count(), callbacks) == (0, 0, [])
+
+
 def test_order_create_locks_products_in_pk_order_before_updating(user, postgres):
     products = [ProductFactory(stock=5) for _ in range(3)]
 
@@ -116,7 +184,8 @@ def test_order_create_locks_products_in_pk_order_before_updating(user, postgres)
 
     sql = [q["sql"] for q in ctx.captured_queries]
     lock = next(i for i, s in enumerate(sql) if "FOR UPDATE" in s)
-    update = next(i for i, s in enumerate(sql) if s.startswith('UPDATE "orders_product"'))
+    # The stock UPDATE may be one of several writes in a statement (a data-modifying CTE).
+    update = next(i for i, s in enumerate(sql) if 'UPDATE "orders_product"' in s)
     assert lock < update
     assert 'ORDER BY "orders_product"."id" ASC' in sql[lock]
     assert 'FOR UPDATE OF "orders_product"' in sql[lock]
