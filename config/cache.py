@@ -27,8 +27,12 @@ class CachedAnswer:
         self.generation_key, self.key, self.timeout = generation_key, key, timeout
         self.generation: int | None = None
 
-    def get(self) -> Any | None:
-        values = cache.get_many([self.generation_key, self.key])
+    def keys(self) -> list[str]:
+        return [self.generation_key, self.key]
+
+    def get(self, values: dict[str, Any] | None = None) -> Any | None:
+        """The entry if current; ``values`` are this slot's keys already read (with others, in one round trip)."""
+        values = cache.get_many(self.keys()) if values is None else values
         self.generation = values.get(self.generation_key)
         if self.generation is None:
             self.generation = _generation_create(self.generation_key)

@@ -1,8 +1,9 @@
 """Cached GET answers served as stored JSON bytes, before DRF's request machinery.
 
 A view whose GET answer is cached (the same bytes for everyone allowed to see
-it) answers an API client's cache hit with three steps: the view's own JWT
-authentication, its own permission checks, one cache read. Content
+it) answers an API client's cache hit with the view's own JWT authentication,
+whose cache read of the user also reads the answer (one round trip), and the
+view's own permission checks. Content
 negotiation, parsing, throttling and rendering are skipped because they cannot
 change the answer: the client accepts JSON, the view has no throttles, and the
 bytes are what the JSON renderer made on the miss that filled the cache.
@@ -10,16 +11,15 @@ Anything else (a miss, a session or anonymous request, a browser asking for
 HTML, ``?format=``, a bad token) takes the normal path, which answers as before.
 """
 
-from typing import cast
+from typing import Any, Protocol
 
 from django.http import HttpRequest, HttpResponse
 from rest_framework.exceptions import APIException
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
-from rest_framework_simplejwt.authentication import JWTAuthentication
 
-from accounts.models import User
+from accounts.authentication import CachedUserJWTAuthentication
 
 JSON_MEDIA_RANGES = {"application/json", "application/*", "*/*"}
 CACHE_HEADER = "X-Cache"
@@ -43,11 +43,20 @@ def accepts_json_only(request: HttpRequest) -> bool:
     return True
 
 
-class CachedGetMixin(APIView):
-    """Put first in an API view's bases and implement ``cached_get_body(request)``, the stored JSON bytes
-    of the answer to this GET or None; the full ``get()`` fills the cache on a miss."""
+class CachedRead(Protocol):
+    """A cached answer read in two steps, so its keys can share a round trip with the user's."""
 
-    def cached_get_body(self, request: Request) -> bytes | None:
+    def keys(self) -> list[str]: ...
+
+    def get(self, values: dict[str, Any] | None = None) -> Any | None: ...
+
+
+class CachedGetMixin(APIView):
+    """Put first in an API view's bases and implement ``cached_get_answer(request)``:
+    the cache slot of this GET's answer (stored JSON bytes), or None for no slot.
+    The view's full ``get()`` fills the slot on a miss."""
+
+    def cached_get_answer(self, request: Request) -> CachedRead | None:
         raise NotImplementedError
 
     def dispatch(self, request: HttpRequest, *args, **kwargs):
@@ -60,21 +69,21 @@ class CachedGetMixin(APIView):
     def _cached_hit(self, request: HttpRequest) -> HttpResponse | None:
         if "format" in request.GET or not accepts_json_only(request) or self.get_throttles():
             return None
-        authenticator = next((a for a in self.get_authenticators() if isinstance(a, JWTAuthentication)), None)
-        if authenticator is None:
+        authenticator = next((a for a in self.get_authenticators() if isinstance(a, CachedUserJWTAuthentication)), None)
+        api_request = Request(request)
+        answer = None if authenticator is None else self.cached_get_answer(api_request)
+        if authenticator is None or answer is None:
             return None
         try:
-            authenticated = authenticator.authenticate(request)  # type: ignore[arg-type]  # reads only META
+            authenticated = authenticator.authenticate_reading(request, answer.keys())
         except APIException:
             return None  # a bad token: the full path gives the 401
         if authenticated is None:
             return None  # no bearer token: sessions take the full path
-        api_request = Request(request)
-        user, api_request.auth = authenticated
-        api_request.user = cast(User, user)
+        api_request.user, api_request.auth, read = authenticated
         if not all(permission.has_permission(api_request, self) for permission in self.get_permissions()):
             return None
-        body = self.cached_get_body(api_request)
+        body = answer.get(read)
         if body is None:
             return None
         response = HttpResponse(body, content_type="application/json")

@@ -312,8 +312,11 @@ CODECHECK_EMAIL_MAX_RETRIES = env.int("CODECHECK_EMAIL_MAX_RETRIES", default=5)
 # --- deals -------------------------------------------------------------------
 
 DEALS_MAX_UPLOAD_BYTES = env.int("DEALS_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
-# The report is cached under the current data set's id, so this only bounds memory use.
+# The report is cached with the current data set's token, so this only bounds memory use.
 DEALS_REPORT_CACHE_SECONDS = env.int("DEALS_REPORT_CACHE_SECONDS", default=24 * 3600)
+# How long the cache may say which data set is current without asking the database:
+# each accepted upload rewrites it after commit; this bounds a rewrite lost to the cache.
+DEALS_CURRENT_CACHE_SECONDS = env.int("DEALS_CURRENT_CACHE_SECONDS", default=30)
 
 # --- orders ------------------------------------------------------------------
 

@@ -4,11 +4,14 @@ import json
 from http import HTTPStatus
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from config.cached_get import accepts_json_only
+from deals.models import DealSet
+from deals.selectors import CURRENT_KEY
 from deals.tests.helpers import WHEN, post_deals
 from deals.tests.oracle import csv_bytes
 from orders.tests.factories import ProductFactory
@@ -142,7 +145,7 @@ def test_deals_hit_is_the_miss_bytes_and_an_upload_replaces_it(auth_client, djan
     post_deals(auth_client, csv_bytes([["ann", "Ruby", "10", "1", WHEN], ["bob", "Ruby", "5.5", "1", WHEN]]))
     miss = _fill(auth_client, DEALS)
 
-    with django_assert_num_queries(1):  # which data set is current
+    with django_assert_num_queries(0):
         hit = auth_client.get(DEALS)
     assert hit["X-Cache"] == "hit"
     assert hit.content == miss.content
@@ -158,3 +161,37 @@ def test_deals_without_a_data_set_answers_an_empty_report(auth_client):
 
     assert response.status_code == HTTPStatus.OK
     assert response.json() == {"response": []}
+
+
+def test_an_accepted_upload_names_its_data_set_in_the_cache_at_once(auth_client):
+    post_deals(auth_client, csv_bytes([["ann", "Ruby", "10", "1", WHEN]]))
+    _fill(auth_client, DEALS)
+
+    assert post_deals(auth_client, csv_bytes([["cid", "Opal", "7", "1", WHEN]])).status_code == HTTPStatus.OK
+
+    assert cache.get(CURRENT_KEY) == str(DealSet.objects.get(is_current=True).token)
+    assert auth_client.get(DEALS)["X-Cache"] == "miss"  # built for the new data set
+    assert auth_client.get(DEALS)["X-Cache"] == "hit"
+
+
+def test_a_rejected_upload_keeps_the_cached_answer(auth_client, django_assert_num_queries):
+    post_deals(auth_client, csv_bytes([["ann", "Ruby", "10", "1", WHEN]]))
+    before = _fill(auth_client, DEALS)
+
+    assert post_deals(auth_client, b"customer,item,total,quantity,date\r\nann,Ruby,-1,1,x\r\n").status_code == 400
+
+    with django_assert_num_queries(0):
+        after = auth_client.get(DEALS)
+    assert (after["X-Cache"], after.content) == ("hit", before.content)
+
+
+def test_an_evicted_current_mark_is_read_again_from_the_database(auth_client):
+    post_deals(auth_client, csv_bytes([["ann", "Ruby", "10", "1", WHEN]]))
+    before = _fill(auth_client, DEALS)
+    cache.delete(CURRENT_KEY)  # evicted, or memcached restarted
+
+    again = auth_client.get(DEALS)
+
+    assert again.content == before.content
+    assert cache.get(CURRENT_KEY) == str(DealSet.objects.get(is_current=True).token)
+    assert auth_client.get(DEALS)["X-Cache"] == "hit"

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from config.cached_get import CachedGetMixin
+from config.cached_get import CACHE_HEADER, CachedGetMixin
 from deals.api.serializers import (
     DealsReportOutputSerializer,
     DealsStatusErrorOutputSerializer,
@@ -23,7 +23,7 @@ from deals.api.serializers import (
     DealsUploadInputSerializer,
 )
 from deals.parsing import DealsFileError
-from deals.selectors import deals_answer, deals_answer_cached
+from deals.selectors import DealsAnswer, deals_answer
 from deals.services import deals_upload
 
 logger = logging.getLogger(__name__)
@@ -44,8 +44,8 @@ def _too_large() -> Response:
 class DealsApi(CachedGetMixin, APIView):
     parser_classes = [MultiPartParser, FormParser]
 
-    def cached_get_body(self, request: Request) -> bytes | None:
-        return deals_answer_cached()
+    def cached_get_answer(self, request: Request) -> DealsAnswer:
+        return DealsAnswer()
 
     @extend_schema(
         responses={200: DealsReportOutputSerializer, 401: OpenApiResponse(description="Not logged in.")},
@@ -54,7 +54,8 @@ class DealsApi(CachedGetMixin, APIView):
     )
     def get(self, request: Request) -> Response:
         # Already in the documented shape (and cached so): no serializer pass over every gem.
-        return Response(json.loads(deals_answer()))
+        answer, hit = deals_answer()
+        return Response(json.loads(answer), headers={CACHE_HEADER: "hit" if hit else "miss"})
 
     @extend_schema(
         request={"multipart/form-data": DealsUploadInputSerializer},

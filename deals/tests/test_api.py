@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deals.models import Deal, DealSet
-from deals.selectors import report_cache_key
+from deals.selectors import ANSWER_KEY, CURRENT_KEY
 from deals.tests.helpers import MALFORMED, post_deals
 from deals.tests.oracle import csv_bytes, oracle_report, oracle_rows_from_csv
 from deals.tests.test_parsing import mangled_files
@@ -155,13 +155,15 @@ def test_report_is_cached_and_a_cache_hit_skips_the_aggregates(auth_client, djan
     post_deals(auth_client, FIRST)
     auth_client.get(reverse("deals-api:deals"))  # fills the cache
 
-    # Only the current data set (the JWT's user is cached); no aggregate query.
-    with django_assert_num_queries(1):
+    # The JWT's user, which data set is current and its answer all come from the cache.
+    with django_assert_num_queries(0):
         hit = auth_client.get(reverse("deals-api:deals"))
 
     assert hit.json() == FIRST_REPORT
-    token = DealSet.objects.get().token
-    assert json.loads(cache.get(report_cache_key(token))) == FIRST_REPORT
+    token = str(DealSet.objects.get().token)
+    assert cache.get(CURRENT_KEY) == token
+    built_for, answer = cache.get(ANSWER_KEY)
+    assert (built_for, json.loads(answer)) == (token, FIRST_REPORT)
 
 
 def test_cache_is_never_stale_after_an_upload(auth_client):

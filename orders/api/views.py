@@ -67,8 +67,8 @@ class ProductListApi(CachedGetMixin, GenericAPIView):
     def get_queryset(self):
         return product_list()
 
-    def cached_get_body(self, request: Request) -> bytes | None:
-        return _product_list_answer(request).get()
+    def cached_get_answer(self, request: Request) -> CachedAnswer:
+        return _product_list_answer(request)
 
     @extend_schema(
         responses={200: ProductOutputSerializer(many=True), 400: _400, 401: _401, 404: _404}, tags=["orders"]
