@@ -41,8 +41,9 @@ def wait_for_port(port: int, timeout: float = 30) -> None:
             time.sleep(0.2)
 
 
-def start_gunicorn(*, env: dict, workers: int = 2, threads: int = 4, extra: tuple[str, ...] = ()):
-    """gunicorn as in production (gthread, no access log), on a free port once it accepts.
+def start_gunicorn(*, env: dict, workers: int = 4, threads: int = 2, extra: tuple[str, ...] = ()):
+    """gunicorn as ``make run`` starts it (gthread, 4 workers x 2 threads; no access log),
+    on a free port once it accepts.
     Returns (process, port); the process leads its own session, for ``stop``."""
     port = free_port()
     process = subprocess.Popen(

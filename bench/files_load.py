@@ -1,6 +1,6 @@
 """Sustained requests/s of POST /api/upload/ and GET /api/files/ under gunicorn, driven by wrk.
 
-Starts gunicorn as in production (gthread, 2 workers x 4 threads, as the
+Starts gunicorn as in production (gthread, 4 workers x 2 threads, as the
 Procfile) on 127.0.0.1 against PostgreSQL, gives a user 20 files, then runs
 ``wrk`` (keep-alive connections) for each endpoint: GET lists the 20 rows (one
 page), POST uploads a 1 KB text file as multipart (stored, row committed,

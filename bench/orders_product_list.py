@@ -35,8 +35,8 @@ os.environ["DJANGO_SECRET_KEY"] = "bench-" + "k" * 60
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", 10))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", 16))
-WORKERS = os.environ.get("BENCH_GUNICORN_WORKERS", "2")
-THREADS = os.environ.get("BENCH_GUNICORN_THREADS", "4")
+WORKERS = os.environ.get("BENCH_GUNICORN_WORKERS", "4")
+THREADS = os.environ.get("BENCH_GUNICORN_THREADS", "2")
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 
 
