@@ -54,6 +54,11 @@ def start_gunicorn(*, env: dict, workers: int = 4, threads: int = 2, extra: tupl
             "--worker-class=gthread",
             f"--workers={workers}",
             f"--threads={threads}",
+            # The workers' heartbeat file: on a disk it can block a worker while the
+            # disk is busy (right after a big load, say); shared memory never does.
+            "--worker-tmp-dir=/dev/shm",
+            # Django is loaded once, before the port opens, and the workers start warm.
+            "--preload",
             "--log-level=warning",
             *extra,
         ],

@@ -115,11 +115,11 @@ def _aggregate(dataset_id: int) -> None:
     the five customers the report names, so a report reads a few index entries
     instead of a million rows. Ties for fifth place are broken by username in code
     point order, as the report does."""
-    postgres = connection.vendor == "postgresql"
-    # Exact: numeric on PostgreSQL (multiplied once per group); per-row rounding of
-    # SQLite's floating point values to whole cents before adding.
-    sum_cents = "(SUM(total) * 100)::bigint" if postgres else "SUM(CAST(ROUND(total * 100) AS INTEGER))"
-    by_name = 'customer COLLATE "C"' if postgres else "customer"
+    if connection.vendor == "postgresql":
+        _aggregate_postgresql(dataset_id)
+        return
+    # SQLite: per-row rounding of its floating point values to whole cents before adding.
+    sum_cents = "SUM(CAST(ROUND(total * 100) AS INTEGER))"
     with connection.cursor() as cursor:
         cursor.execute(
             f'INSERT INTO "{_TOTAL}" (dataset_id, customer, spent_cents) '  # noqa: S608
@@ -132,10 +132,44 @@ def _aggregate(dataset_id: int) -> None:
             f'SELECT dataset_id, customer, item, {sum_cents} FROM "{_DEAL}" '
             "WHERE dataset_id = %s AND customer IN ("
             f'  SELECT customer FROM "{_TOTAL}" WHERE dataset_id = %s '
-            f"  ORDER BY spent_cents DESC, {by_name} LIMIT {REPORT_SIZE}"
+            f"  ORDER BY spent_cents DESC, customer LIMIT {REPORT_SIZE}"
             ") GROUP BY dataset_id, customer, item",
             [dataset_id, dataset_id],
         )
+
+
+def _aggregate_postgresql(dataset_id: int) -> None:
+    """The two sums as plain SELECTs, which PostgreSQL runs with parallel workers
+    (it plans no parallel scan for a query that writes, such as INSERT ... SELECT),
+    written back with COPY: 0.27 + 0.12 s at 1M rows instead of 0.43 + 0.22 s.
+    Exact: numeric sums, multiplied to cents once per group."""
+    with connection.cursor() as cursor:
+        # The raw table was filled in this transaction and has no statistics: the
+        # planner guesses ~2,000 rows and sorts the million on disk to group them
+        # (0.69 s at 1M rows) instead of hashing the few thousand customers.
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute(
+            f'SELECT customer, (SUM(total) * 100)::bigint FROM "{_DEAL}" WHERE dataset_id = %s GROUP BY customer',  # noqa: S608
+            [dataset_id],
+        )
+        totals = cursor.fetchall()
+        # Python compares code points, as COLLATE "C" does for UTF-8 text.
+        top = [customer for customer, _ in sorted(totals, key=lambda row: (-row[1], row[0]))[:REPORT_SIZE]]
+        cursor.execute(
+            f'SELECT customer, item, (SUM(total) * 100)::bigint FROM "{_DEAL}" '  # noqa: S608
+            "WHERE dataset_id = %s AND customer = ANY(%s) GROUP BY customer, item",
+            [dataset_id, top],
+        )
+        items = cursor.fetchall()
+        cursor.execute("SET LOCAL enable_sort = on")
+        raw = cursor.cursor
+        with connection.wrap_database_errors:
+            with raw.copy(f'COPY "{_TOTAL}" (dataset_id, customer, spent_cents) FROM STDIN') as copy:
+                for customer, cents in totals:
+                    copy.write_row((dataset_id, customer, cents))
+            with raw.copy(f'COPY "{_ITEM}" (dataset_id, customer, item, spent_cents) FROM STDIN') as copy:
+                for customer, item, cents in items:
+                    copy.write_row((dataset_id, customer, item, cents))
 
 
 def _make_current(dealset: DealSet, *, rows: int) -> None:
