@@ -23,6 +23,37 @@ PRODUCTION_ENV = {
 }
 
 
+def orders_bench_environment() -> None:
+    """The environment of the orders benchmarks that call the services in-process:
+    production settings (DEBUG off), Redis as the broker when REDIS_URL is set
+    (else in memory), quiet logs. Call before Django is set up."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+    os.environ.setdefault("CELERY_BROKER_URL", os.environ.get("REDIS_URL") or "memory://")
+    os.environ.setdefault("LOG_LEVEL", "ERROR")
+    os.environ["DJANGO_DEBUG"] = "0"
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-" + "x" * 60)
+
+
+def run_in_throwaway_postgres_database(name: str, run) -> None:
+    """Set Django up, then call ``run()`` in a fresh PostgreSQL database ``name``
+    (migrated like a test database), dropped afterwards."""
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        sys.exit("needs PostgreSQL: set DATABASE_URL=postgres://...")
+    connection.settings_dict["TEST"]["NAME"] = name
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    try:
+        run()
+    finally:
+        connection.close()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

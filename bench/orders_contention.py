@@ -22,14 +22,10 @@ import random
 import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
-os.environ.setdefault("CELERY_BROKER_URL", os.environ.get("REDIS_URL") or "memory://")
-os.environ.setdefault("LOG_LEVEL", "ERROR")
-os.environ["DJANGO_DEBUG"] = "0"
-os.environ.setdefault("DJANGO_SECRET_KEY", "bench-" + "x" * 60)
+from _support import orders_bench_environment, run_in_throwaway_postgres_database
+
+orders_bench_environment()
 
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", 16))
 PRODUCTS = 20
@@ -72,20 +68,7 @@ def client(i: int, user_id: int, ids: list[int], barrier, results) -> None:
 
 
 def main() -> None:
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        sys.exit("needs PostgreSQL: set DATABASE_URL=postgres://...")
-    connection.settings_dict["TEST"]["NAME"] = "bench_orders_contention"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    try:
-        run()
-    finally:
-        connection.close()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+    run_in_throwaway_postgres_database("bench_orders_contention", run)
 
 
 def run() -> None:

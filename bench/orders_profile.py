@@ -16,18 +16,14 @@ import json
 import os
 import pstats
 import random
-import sys
 import time
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
-os.environ.setdefault("CELERY_BROKER_URL", os.environ.get("REDIS_URL") or "memory://")
-os.environ.setdefault("LOG_LEVEL", "ERROR")
-os.environ["DJANGO_DEBUG"] = "0"
-os.environ.setdefault("DJANGO_SECRET_KEY", "bench-" + "x" * 60)
+from _support import orders_bench_environment, run_in_throwaway_postgres_database
+
+orders_bench_environment()
 
 ORDERS = int(os.environ.get("BENCH_ORDERS", 1000))
 PRODUCTS = 20
@@ -40,20 +36,7 @@ def _backend_cpu_seconds(pid: int) -> float:
 
 
 def main() -> None:
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        sys.exit("needs PostgreSQL: set DATABASE_URL=postgres://...")
-    connection.settings_dict["TEST"]["NAME"] = "bench_orders_profile"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    try:
-        run()
-    finally:
-        connection.close()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+    run_in_throwaway_postgres_database("bench_orders_profile", run)
 
 
 def run() -> None:
@@ -61,8 +44,8 @@ def run() -> None:
     from django.db import connection
 
     from accounts.models import User
+    from config import cache as generation_cache
     from config.celery import Task, app
-    from orders import cache as orders_cache
     from orders.models import Product
     from orders.services import OrderLineIn, order_create
 
@@ -102,7 +85,7 @@ def run() -> None:
         return wrapper
 
     Task.publish_quietly = timed("publish", Task.publish_quietly)
-    orders_cache._bump = timed("cache", orders_cache._bump)
+    generation_cache.generation_bump = timed("cache", generation_cache.generation_bump)
 
     for lines in orders[:50]:  # warm up: connections to PostgreSQL, Redis and memcached, caches
         order_create(user=user, lines=lines)
