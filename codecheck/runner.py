@@ -377,21 +377,20 @@ class CheckerPool:
 _local = threading.local()
 
 
+def _limits_from_settings() -> dict:
+    return {
+        "time_limit": settings.CODECHECK_TIME_LIMIT_SECONDS,
+        "memory_bytes": settings.CODECHECK_MEMORY_LIMIT_BYTES,
+        "flake8_args": settings.CODECHECK_FLAKE8_ARGS,
+    }
+
+
 def checker_from_settings() -> CheckerProcess:
-    return CheckerProcess(
-        time_limit=settings.CODECHECK_TIME_LIMIT_SECONDS,
-        memory_bytes=settings.CODECHECK_MEMORY_LIMIT_BYTES,
-        flake8_args=settings.CODECHECK_FLAKE8_ARGS,
-    )
+    return CheckerProcess(**_limits_from_settings())
 
 
 def pool_from_settings(processes: int | None = None) -> CheckerPool:
-    return CheckerPool(
-        processes=processes or settings.CODECHECK_CHECKER_PROCESSES,
-        time_limit=settings.CODECHECK_TIME_LIMIT_SECONDS,
-        memory_bytes=settings.CODECHECK_MEMORY_LIMIT_BYTES,
-        flake8_args=settings.CODECHECK_FLAKE8_ARGS,
-    )
+    return CheckerPool(processes=processes or settings.CODECHECK_CHECKER_PROCESSES, **_limits_from_settings())
 
 
 def get_checker() -> CheckerPool:

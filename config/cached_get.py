@@ -3,9 +3,8 @@
 A view whose GET answer is cached (the same bytes for everyone allowed to see
 it) answers an API client's cache hit with the view's own JWT authentication,
 whose cache read of the user also reads the answer (one round trip), and the
-view's own permission checks. Content
-negotiation, parsing, throttling and rendering are skipped because they cannot
-change the answer: the client accepts JSON, the view has no throttles, and the
+view's own permission checks. Content negotiation, parsing, throttling and
+rendering are skipped because they cannot change the answer: the client accepts JSON, the view has no throttles, and the
 bytes are what the JSON renderer made on the miss that filled the cache.
 Anything else (a miss, a session or anonymous request, a browser asking for
 HTML, ``?format=``, a bad token) takes the normal path, which answers as before.
@@ -23,6 +22,10 @@ from accounts.authentication import CachedUserJWTAuthentication
 
 JSON_MEDIA_RANGES = {"application/json", "application/*", "*/*"}
 CACHE_HEADER = "X-Cache"
+
+
+def cache_header(hit: bool) -> dict[str, str]:
+    return {CACHE_HEADER: "hit" if hit else "miss"}
 
 
 def json_bytes(data) -> bytes:
@@ -70,9 +73,11 @@ class CachedGetMixin(APIView):
         if "format" in request.GET or not accepts_json_only(request) or self.get_throttles():
             return None
         authenticator = next((a for a in self.get_authenticators() if isinstance(a, CachedUserJWTAuthentication)), None)
+        if authenticator is None:
+            return None
         api_request = Request(request)
-        answer = None if authenticator is None else self.cached_get_answer(api_request)
-        if authenticator is None or answer is None:
+        answer = self.cached_get_answer(api_request)
+        if answer is None:
             return None
         try:
             authenticated = authenticator.authenticate_reading(request, answer.keys())
@@ -86,8 +91,6 @@ class CachedGetMixin(APIView):
         body = answer.get(read)
         if body is None:
             return None
-        response = HttpResponse(body, content_type="application/json")
-        for name, value in self.default_response_headers.items():
-            response[name] = value
-        response[CACHE_HEADER] = "hit"
-        return response
+        return HttpResponse(
+            body, content_type="application/json", headers={**self.default_response_headers, **cache_header(True)}
+        )

@@ -93,16 +93,16 @@ def deals_answer() -> tuple[bytes, bool]:
     if current is None:
         return json_bytes({"response": []}), False
     token = str(current.token)
-    entry = cache.get(ANSWER_KEY)
-    hit = entry is not None and entry[0] == token
-    if hit:
-        answer = entry[1]
-    else:
+    values = cache.get_many([CURRENT_KEY, ANSWER_KEY])
+    built_for, answer = values.get(ANSWER_KEY) or (None, b"")
+    hit = built_for == token
+    if not hit:
         answer = json_bytes({"response": _report_build(current.pk)})
         cache.set(ANSWER_KEY, (token, answer), settings.DEALS_REPORT_CACHE_SECONDS)
-    # add, not set: a reader that saw an older data set must not overwrite the
-    # token an upload has announced since.
-    cache.add(CURRENT_KEY, token, settings.DEALS_CURRENT_CACHE_SECONDS)
+    if CURRENT_KEY not in values:
+        # add, not set: a reader that saw an older data set must not overwrite the
+        # token an upload has announced since.
+        cache.add(CURRENT_KEY, token, settings.DEALS_CURRENT_CACHE_SECONDS)
     return answer, hit
 
 

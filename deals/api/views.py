@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from config.cached_get import CACHE_HEADER, CachedGetMixin
+from config.cached_get import CachedGetMixin, cache_header
 from deals.api.serializers import (
     DealsReportOutputSerializer,
     DealsStatusErrorOutputSerializer,
@@ -55,7 +55,7 @@ class DealsApi(CachedGetMixin, APIView):
     def get(self, request: Request) -> Response:
         # Already in the documented shape (and cached so): no serializer pass over every gem.
         answer, hit = deals_answer()
-        return Response(json.loads(answer), headers={CACHE_HEADER: "hit" if hit else "miss"})
+        return Response(json.loads(answer), headers=cache_header(hit))
 
     @extend_schema(
         request={"multipart/form-data": DealsUploadInputSerializer},

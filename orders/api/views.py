@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from config.cache import CachedAnswer
-from config.cached_get import CachedGetMixin, json_bytes
+from config.cached_get import CachedGetMixin, cache_header, json_bytes
 from config.errors import NotFound
 from orders.api.serializers import (
     OrderCreateInputSerializer,
@@ -50,14 +50,6 @@ class IsAdminOrReadOnly(BasePermission):
         return request.method in SAFE_METHODS or bool(request.user and request.user.is_staff)
 
 
-def _cache_header(hit: bool) -> dict[str, str]:
-    return {"X-Cache": "hit" if hit else "miss"}
-
-
-def _product_list_answer(request: Request) -> CachedAnswer:
-    return product_list_answer(host=request.build_absolute_uri("/"), query=list(request.query_params.items()))
-
-
 class ProductListApi(CachedGetMixin, GenericAPIView):
     permission_classes = [IsAuthenticated, IsAdminOrReadOnly]
     queryset = Product.objects.none()
@@ -68,21 +60,21 @@ class ProductListApi(CachedGetMixin, GenericAPIView):
         return product_list()
 
     def cached_get_answer(self, request: Request) -> CachedAnswer:
-        return _product_list_answer(request)
+        return product_list_answer(host=request.build_absolute_uri("/"), query=list(request.query_params.items()))
 
     @extend_schema(
         responses={200: ProductOutputSerializer(many=True), 400: _400, 401: _401, 404: _404}, tags=["orders"]
     )
     def get(self, request: Request) -> Response:
         """Products, filtered and paginated; cached 5 minutes, invalidated by any product change."""
-        cached = _product_list_answer(request)
+        cached = self.cached_get_answer(request)
         body = cached.get()
         if body is not None:
-            return Response(json.loads(body), headers=_cache_header(True))
+            return Response(json.loads(body), headers=cache_header(True))
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         data = self.get_paginated_response(ProductOutputSerializer(page, many=True).data).data
         cached.set(json_bytes(data))
-        return Response(data, headers=_cache_header(False))
+        return Response(data, headers=cache_header(False))
 
     @extend_schema(
         request=ProductInputSerializer,
@@ -195,13 +187,13 @@ class OrderDetailApi(APIView):
         cached = order_detail_answer(order_id=pk)
         data = cached.get()
         if data is not None:
-            return Response(data, headers=_cache_header(True))
+            return Response(data, headers=cache_header(True))
         try:
             data = OrderOutputSerializer(order_get(order_id=pk)).data
         except Order.DoesNotExist as exc:
             raise NotFound(ORDER_NOT_FOUND) from exc
         cached.set(data)
-        return Response(data, headers=_cache_header(False))
+        return Response(data, headers=cache_header(False))
 
     @extend_schema(
         request=OrderStatusInputSerializer,
