@@ -29,27 +29,25 @@ def test_a_repeated_request_reads_its_user_from_the_cache(user, django_assert_nu
     assert response.json()["email"] == user.email
 
 
-def test_a_deactivated_user_is_refused_at_once(user):
-    client = jwt_client(user)
-    assert client.get(ME).status_code == HTTPStatus.OK
-
+def _deactivate(user: User) -> None:
     user.is_active = False
     user.save()
 
-    response = client.get(ME)
-    assert response.status_code == HTTPStatus.UNAUTHORIZED
-    assert response.json()["code"] == "user_inactive"
 
-
-def test_a_deleted_user_is_refused_at_once(user):
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [(_deactivate, "user_inactive"), (User.delete, "user_not_found")],
+    ids=["deactivated", "deleted"],
+)
+def test_a_deactivated_or_deleted_user_is_refused_at_once(user, change, code):
     client = jwt_client(user)
     assert client.get(ME).status_code == HTTPStatus.OK
 
-    user.delete()
+    change(user)
 
     response = client.get(ME)
     assert response.status_code == HTTPStatus.UNAUTHORIZED
-    assert response.json()["code"] == "user_not_found"
+    assert response.json()["code"] == code
 
 
 def test_a_promotion_to_staff_counts_on_the_next_request(user):

@@ -1,11 +1,15 @@
-"""codecheck fixtures: sample files, uploads, a real checker process."""
+"""codecheck fixtures: sample files, uploads, a real checker process, overlapping runs."""
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 
 from codecheck.runner import checker_from_settings
+from codecheck.services import codecheck_run
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 
@@ -24,3 +28,43 @@ def checker():
     process = checker_from_settings()
     yield process
     process.close()
+
+
+class CountingChecker:
+    """A real checker (a process or a pool) that counts the files handed to it, thread-safe."""
+
+    def __init__(self, inner, counts: dict, lock: threading.Lock):
+        self.inner, self.counts, self.lock = inner, counts, lock
+
+    def check_many(self, sources):
+        def counted():
+            for data in sources:
+                with self.lock:
+                    self.counts[data] = self.counts.get(data, 0) + 1
+                yield data
+
+        return self.inner.check_many(counted())
+
+
+def overlapping_runs(make_checker: Callable, runs: int = 3) -> tuple[list[int], dict[bytes, int]]:
+    """``runs`` check runs at once, each in its own thread with its own checker from
+    ``make_checker()``: the checks each run recorded, and how often each file's
+    content was handed to a checker."""
+    counts: dict[bytes, int] = {}
+    lock = threading.Lock()
+    results: list[int] = []
+
+    def run() -> None:
+        checker = CountingChecker(make_checker(), counts, lock)
+        try:
+            results.append(codecheck_run(checker=checker))
+        finally:
+            checker.inner.close()
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(runs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return results, counts

@@ -6,13 +6,12 @@ import threading
 import time
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from codecheck.models import Check, CodeFile
 from codecheck.runner import CheckerPool, CheckOutcome, FindingOut, get_checker, pool_from_settings
 from codecheck.services import codecheck_run
-from codecheck.tests.conftest import sample
+from codecheck.tests.conftest import overlapping_runs, sample
 from codecheck.tests.factories import CodeFileFactory
 from codecheck.tests.test_checker import ERRORS_FINDINGS, SLOW_SOURCE
 
@@ -228,43 +227,13 @@ def test_run_on_a_pool_records_a_timed_out_file_as_a_failed_check(user, settings
     assert set(CodeFile.objects.values_list("status", flat=True)) == {"checked"}
 
 
-class _CountingPool:
-    """A real pool that counts the files handed to it (thread-safe)."""
-
-    def __init__(self, counts: dict, lock: threading.Lock):
-        self.inner = pool_from_settings(processes=2)
-        self.counts, self.lock = counts, lock
-
-    def check_many(self, sources):
-        sources = list(sources)
-        with self.lock:
-            for data in sources:
-                self.counts[data] = self.counts.get(data, 0) + 1
-        return self.inner.check_many(sources)
-
-
 @pytest.mark.django_db(transaction=True)
 def test_overlapping_runs_on_pools_never_check_a_version_twice(user, postgres, settings):
     """Each run claims its next batch while its pool checks the current one; still no version twice."""
     settings.CODECHECK_CLAIM_BATCH = 3
     files = [CodeFileFactory(owner=user, file__data=_unused_import(n)) for n in range(40)]
-    counts: dict = {}
-    lock = threading.Lock()
-    results: list = []
 
-    def run() -> None:
-        pool = _CountingPool(counts, lock)
-        try:
-            results.append(codecheck_run(checker=pool))
-        finally:
-            pool.inner.close()
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
+    results, counts = overlapping_runs(lambda: pool_from_settings(processes=2))
 
     assert sum(results) == len(files)
     assert sorted(counts.values()) == [1] * len(files)

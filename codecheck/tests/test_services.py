@@ -19,7 +19,7 @@ from codecheck.services import (
     code_file_upload,
     codecheck_run,
 )
-from codecheck.tests.conftest import sample, upload
+from codecheck.tests.conftest import overlapping_runs, sample, upload
 from codecheck.tests.factories import CodeFileFactory
 from config.errors import ApplicationError, NotFound, PayloadTooLarge
 
@@ -292,44 +292,12 @@ def test_claim_locks_pending_rows_with_skip_locked(user, postgres):
     assert "LIMIT 5" in sql[lock_at]
 
 
-class _CountingChecker:
-    """A real checker that counts the files it checks (thread-safe)."""
-
-    def __init__(self, counts: dict, lock: threading.Lock):
-        self.inner = checker_from_settings()
-        self.counts, self.lock = counts, lock
-
-    def check_many(self, sources):
-        def counted():
-            for data in sources:
-                with self.lock:
-                    self.counts[data] = self.counts.get(data, 0) + 1
-                yield data
-
-        return self.inner.check_many(counted())
-
-
 @pytest.mark.django_db(transaction=True)
 def test_overlapping_runs_never_check_a_version_twice(user, postgres, settings):
     settings.CODECHECK_CLAIM_BATCH = 2
     files = [CodeFileFactory(owner=user, file__data=f"X_{i} = {i}\n".encode()) for i in range(24)]
-    counts: dict = {}
-    lock = threading.Lock()
-    results: list = []
 
-    def run() -> None:
-        checker = _CountingChecker(counts, lock)
-        try:
-            results.append(codecheck_run(checker=checker))  # type: ignore[arg-type]
-        finally:
-            checker.inner.close()
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
+    results, counts = overlapping_runs(checker_from_settings)
 
     assert sum(results) == len(files)
     assert sorted(counts.values()) == [1] * len(files)
