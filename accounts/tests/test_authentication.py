@@ -1,12 +1,16 @@
 """JWT requests read their user through the cache, and any change to the user is seen at once."""
 
+import time
+from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts import authentication
 from accounts.models import User
 from accounts.selectors import user_for_request, user_generation_key
 from config.cache import generation_bump
@@ -117,3 +121,66 @@ def test_requests_authenticate_from_the_database_when_the_cache_is_down(settings
     user.is_active = False
     user.save()
     assert client.get(ME).status_code == HTTPStatus.UNAUTHORIZED
+
+
+def _bearer(token) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+@pytest.fixture
+def decodes(monkeypatch) -> list[bytes]:
+    """Every token that simplejwt's backend decodes (and checks the signature of)."""
+    seen: list[bytes] = []
+    decode = TokenBackend.decode
+
+    def counting_decode(backend, token, verify=True):
+        seen.append(token)
+        return decode(backend, token, verify=verify)
+
+    monkeypatch.setattr(TokenBackend, "decode", counting_decode)
+    return seen
+
+
+def test_a_token_seen_before_is_not_decoded_again(user, decodes):
+    client = jwt_client(user)
+
+    assert client.get(ME).status_code == HTTPStatus.OK
+    assert client.get(ME).status_code == HTTPStatus.OK
+
+    assert len(decodes) == 1
+
+
+def test_a_token_seen_before_is_refused_once_it_expires(user):
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=timedelta(seconds=1))
+    client = _bearer(token)
+    assert client.get(ME).status_code == HTTPStatus.OK
+
+    time.sleep(max(0.0, token["exp"] - time.time()) + 0.05)
+
+    response = client.get(ME)
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.json()["code"] == "token_not_valid"
+
+
+def test_a_token_with_the_signature_of_one_seen_before_changed_is_refused(user):
+    token = str(AccessToken.for_user(user))
+    assert _bearer(token).get(ME).status_code == HTTPStatus.OK
+    header_and_payload, signature = token.rsplit(".", 1)
+    forged = f"{header_and_payload}.{signature[::-1]}"
+
+    response = _bearer(forged).get(ME)
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.json()["code"] == "token_not_valid"
+
+
+def test_the_tokens_kept_never_exceed_their_bound(user, monkeypatch):
+    monkeypatch.setattr(authentication, "VERIFIED_TOKENS_MAX", 3)
+    monkeypatch.setattr(authentication, "_verified_tokens", {})
+
+    for _ in range(7):
+        assert jwt_client(user).get(ME).status_code == HTTPStatus.OK
+        assert len(authentication._verified_tokens) <= 3
