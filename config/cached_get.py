@@ -37,7 +37,8 @@ def accepts_json_only(request: HttpRequest) -> bool:
     """True when content negotiation can only pick plain JSON: no Accept header, or one
     whose every media range is JSON or a wildcard (a browser's text/html is not),
     with no parameter but ``q`` (``indent=4`` would change the rendering)."""
-    for media_range in request.headers.get("Accept", "").split(","):
+    # META, not request.headers: that builds a dict of every header to read one.
+    for media_range in request.META.get("HTTP_ACCEPT", "").split(","):
         media_type, *params = (piece.strip().lower() for piece in media_range.split(";"))
         if not media_type and not params:
             continue

@@ -6,11 +6,12 @@ import time
 import uuid
 
 import pytest
-from django.core.cache import caches
+from django.core.cache import InvalidCacheKey, caches
+from django.core.cache.backends.memcached import PyMemcacheCache
 from django.core.signals import request_finished
 from pymemcache.client.rendezvous import RendezvousHash
 
-from config.memcached import OneServerRendezvousHash
+from config.memcached import OneServerRendezvousHash, PersistentPyMemcacheCache
 from conftest import REQUIRE_SERVICES, free_port
 
 OPTIONS = {"ignore_exc": True, "connect_timeout": 0.3, "timeout": 0.3, "retry_attempts": 1, "dead_timeout": 0.2}
@@ -97,3 +98,31 @@ def test_the_server_choice_is_the_stock_one(servers):
 
 def test_the_backend_uses_the_cheap_server_choice(private_memcached):
     assert isinstance(caches["default"]._cache.hasher, OneServerRendezvousHash)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "orders:products:gen",
+        "ключ:товары",  # memcached takes UTF-8 keys, and so does Django's check
+        "k" * 244,  # 250 characters with "app:1:": the limit
+        "k" * 245,
+        "with space",
+        "tab\there",
+        "new\nline",
+        "del\x7f",
+        "",
+    ],
+)
+def test_keys_are_checked_as_djangos_stock_backend_checks_them(key):
+    params = {"KEY_PREFIX": "app"}
+    stock, ours = PyMemcacheCache("127.0.0.1:11211", params), PersistentPyMemcacheCache("127.0.0.1:11211", params)
+
+    def verdict(cache) -> str | None:
+        try:
+            cache.make_and_validate_key(key)
+        except InvalidCacheKey as error:
+            return str(error)
+        return None
+
+    assert verdict(ours) == verdict(stock)
