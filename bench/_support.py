@@ -72,15 +72,22 @@ def wait_for_port(port: int, timeout: float = 30) -> None:
             time.sleep(0.2)
 
 
-def start_gunicorn(*, env: dict, workers: int = 4, threads: int = 2, extra: tuple[str, ...] = ()):
+def start_gunicorn(
+    *,
+    env: dict,
+    workers: int = 4,
+    threads: int = 2,
+    extra: tuple[str, ...] = (),
+    app: str = "config.wsgi:application",
+):
     """gunicorn as ``make run`` starts it (gthread, 4 workers x 2 threads; no access log),
-    on a free port once it accepts.
+    on a free port once it accepts; ``app`` another WSGI application to serve so.
     Returns (process, port); the process leads its own session, for ``stop``."""
     port = free_port()
     process = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
-            "config.wsgi:application",
+            app,
             f"--bind=127.0.0.1:{port}",
             "--worker-class=gthread",
             f"--workers={workers}",
