@@ -75,28 +75,24 @@ def wait_for_port(port: int, timeout: float = 30) -> None:
 def start_gunicorn(
     *,
     env: dict,
-    workers: int = 4,
-    threads: int = 2,
+    workers: int | None = None,
+    threads: int | None = None,
     extra: tuple[str, ...] = (),
     app: str = "config.wsgi:application",
 ):
-    """gunicorn as ``make run`` starts it (gthread, 4 workers x 2 threads; no access log),
-    on a free port once it accepts; ``app`` another WSGI application to serve so.
+    """gunicorn as ``make run`` starts it (``config/gunicorn.py``; no access log), on a
+    free port once every worker accepts; ``workers`` and ``threads`` override the
+    shape, ``app`` another WSGI application to serve so.
     Returns (process, port); the process leads its own session, for ``stop``."""
     port = free_port()
+    shape = [*([f"--workers={workers}"] if workers else []), *([f"--threads={threads}"] if threads else [])]
     process = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
+            f"--config={ROOT / 'config' / 'gunicorn.py'}",
             app,
             f"--bind=127.0.0.1:{port}",
-            "--worker-class=gthread",
-            f"--workers={workers}",
-            f"--threads={threads}",
-            # The workers' heartbeat file: on a disk it can block a worker while the
-            # disk is busy (right after a big load, say); shared memory never does.
-            "--worker-tmp-dir=/dev/shm",
-            # Django is loaded once, before the port opens, and the workers start warm.
-            "--preload",
+            *shape,
             "--log-level=warning",
             *extra,
         ],
@@ -106,12 +102,27 @@ def start_gunicorn(
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    expected = workers or int(env.get("WEB_CONCURRENCY") or os.cpu_count() or 2)
     try:
         wait_for_port(port)
+        # Each worker listens on its own socket (reuse_port): connections made before
+        # the last one listens would all go to the others.
+        deadline = time.monotonic() + 30
+        while _listening_sockets(port) < expected:
+            if time.monotonic() > deadline:
+                raise OSError(f"gunicorn: fewer than {expected} workers listen on port {port}")
+            time.sleep(0.05)
     except OSError:
         stop(process)
         raise
     return process, port
+
+
+def _listening_sockets(port: int) -> int:
+    """How many sockets listen on 127.0.0.1:``port`` (state 0A in /proc/net/tcp)."""
+    with open("/proc/net/tcp") as table:
+        rows = [line.split() for line in table.readlines()[1:]]
+    return sum(1 for row in rows if row[1] == f"0100007F:{port:04X}" and row[3] == "0A")
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -42,8 +42,9 @@ os.environ["DJANGO_SECRET_KEY"] = "bench-" + "k" * 60
 SECONDS = int(os.environ.get("BENCH_SECONDS", 5))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", 16))
-WORKERS = os.environ.get("BENCH_GUNICORN_WORKERS", "4")
-THREADS = os.environ.get("BENCH_GUNICORN_THREADS", "2")
+# The server shape: config/gunicorn.py's unless these are set.
+WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS") or 0) or None
+THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS") or 0) or None
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 
 
@@ -58,7 +59,7 @@ def serve(db_url: str, cache_url: str) -> tuple[subprocess.Popen, str]:
         "CACHE_KEY_PREFIX": f"bench{os.getpid()}",
         "PYTHONWARNINGS": "ignore",
     }
-    proc, port = start_gunicorn(env=env, workers=int(WORKERS), threads=int(THREADS))
+    proc, port = start_gunicorn(env=env, workers=WORKERS, threads=THREADS)
     return proc, f"http://127.0.0.1:{port}/api/products/"
 
 
@@ -72,8 +73,8 @@ def serve_reference(cache_url: str, page: bytes) -> tuple[subprocess.Popen, str]
     }
     proc, port = start_gunicorn(
         env=env,
-        workers=int(WORKERS),
-        threads=int(THREADS),
+        workers=WORKERS,
+        threads=THREADS,
         app="reference_drf_list:application",
         extra=(f"--pythonpath={Path(__file__).resolve().parent}",),
     )

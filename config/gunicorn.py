@@ -1,0 +1,29 @@
+"""gunicorn's settings, one place for ``make run``, Docker and the benchmarks:
+``gunicorn -c config/gunicorn.py config.wsgi:application``. The bind address and
+the access log are given on the command line of each.
+
+The shape, measured on 2 cores (docs/benchmarks.md, "Server shape"):
+
+- One worker process per CPU (``WEB_CONCURRENCY``): Python runs one thread of a
+  process at a time, so a process uses one core at most, and more processes
+  than cores only add context switches (4 workers served a cached list 15-20%
+  slower than 2, paired run by run).
+- Threads (``GUNICORN_THREADS``, 4) for requests that wait on PostgreSQL, Redis
+  or a client's upload.
+- ``reuse_port``: each worker listens on its own socket and the kernel spreads new
+  connections across them. On one shared socket the worker that accepts first
+  takes most of them (16 connections on one worker of four, seen here), and a
+  worker holding every connection uses one core of two.
+"""
+
+import os
+
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 2)
+threads = int(os.environ.get("GUNICORN_THREADS") or 4)
+reuse_port = True
+# Django is loaded once, before the fork, and every worker starts warm (config/wsgi.py).
+preload_app = True
+# The workers' heartbeat file: on a disk it can block a worker while the disk is
+# busy (right after a big load, say); shared memory never does.
+worker_tmp_dir = "/dev/shm"  # noqa: S108  (gunicorn creates its own private file there)
