@@ -28,10 +28,12 @@ class DealSet(models.Model):
 
 
 class Deal(models.Model):
-    """One row of an uploaded file. No foreign-key constraint and no index but the
-    primary key, which the upload rebuilds after loading: COPY of a million rows must
-    not pay a trigger or an index insert per row. Only the current data set's rows
-    exist; ``deals.services`` removes them with their data set."""
+    """One row of an uploaded file. No foreign-key constraint and, on PostgreSQL, no
+    index at all (migration 0002 drops the primary key's; ids stay unique by the
+    identity column): COPY of a million rows must not pay a trigger or an index
+    insert per row, and only the aggregation reads these rows, all at once. Only
+    the current data set's rows exist; ``deals.services`` removes them with their
+    data set."""
 
     dataset = models.ForeignKey(
         DealSet, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"

@@ -61,17 +61,16 @@ def deals_upload(*, file: BinaryIO, user: User | None = None, name: str = "") ->
 def _copy_rows(dataset_id: int, file: BinaryIO) -> int:
     """COPY the validated CSV into the raw table, in the file's column order.
 
-    The table is empty and locked (TRUNCATE above), so this follows PostgreSQL's
-    "Populating a Database" advice inside the transaction: drop the primary key, load,
-    build the key once. The data set id comes from a column default set for this load,
-    so quote-free blocks go to PostgreSQL as they are, with no per-row Python work.
-    A ``DealsFileError`` raised by the validating iterator aborts the COPY (psycopg
-    sends CopyFail) and, with it, the transaction."""
+    The table is empty and locked (TRUNCATE above) and has no index to maintain
+    (migration 0002), as PostgreSQL's "Populating a Database" advises. The data set
+    id comes from a column default set for this load, so quote-free blocks go to
+    PostgreSQL as they are, with no per-row Python work. A ``DealsFileError`` raised
+    by the validating iterator aborts the COPY (psycopg sends CopyFail) and, with
+    it, the transaction."""
     names, chunks = iter_copy_csv(file)
     columns = ", ".join(f'"{name}"' for name in names)  # validated: exactly the five column names
     count = 0
     with connection.cursor() as cursor:
-        cursor.execute(f'ALTER TABLE "{_DEAL}" DROP CONSTRAINT "{_DEAL}_pkey"')
         cursor.execute(f'ALTER TABLE "{_DEAL}" ALTER COLUMN dataset_id SET DEFAULT {int(dataset_id)}')
         raw = cursor.cursor  # psycopg's own cursor, under Django's wrapper
         # The queued writer sends from a thread: the socket I/O overlaps the parsing.
@@ -83,7 +82,6 @@ def _copy_rows(dataset_id: int, file: BinaryIO) -> int:
                 copy.write(text)
                 count += rows
         cursor.execute(f'ALTER TABLE "{_DEAL}" ALTER COLUMN dataset_id DROP DEFAULT')
-        cursor.execute(f'ALTER TABLE "{_DEAL}" ADD CONSTRAINT "{_DEAL}_pkey" PRIMARY KEY (id)')
     return count
 
 

@@ -220,3 +220,15 @@ def test_upload_leaves_the_callers_file_open():
     deals_upload(file=data)
 
     assert not data.closed
+
+
+def test_the_raw_rows_keep_no_index_and_unique_ids_on_postgresql(postgres):
+    """COPY pays for every index of the raw table, and nothing reads one (0002)."""
+    upload(b"customer,item,total,quantity,date\n" + b"".join(f"c{i},gem,1,1,{WHEN}\n".encode() for i in range(50)))
+    upload(b"customer,item,total,quantity,date\n" + b"".join(f"d{i},gem,1,1,{WHEN}\n".encode() for i in range(50)))
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_indexes WHERE tablename = %s", [Deal._meta.db_table])
+        assert cursor.fetchone()[0] == 0
+    ids = list(Deal.objects.values_list("id", flat=True))
+    assert len(ids) == len(set(ids)) == 50
