@@ -4,6 +4,7 @@ hashing when there is only one server to choose."""
 import re
 
 from django.core.cache.backends.memcached import PyMemcacheCache
+from pymemcache.client.hash import HashClient
 from pymemcache.client.rendezvous import RendezvousHash
 
 # Keys that Django's memcached check accepts for sure: 1 to 250 characters, none of
@@ -21,6 +22,19 @@ class OneServerRendezvousHash(RendezvousHash):
         return super().get_node(key)
 
 
+class OneServerHashClient(HashClient):
+    """pymemcache's client for several servers, whose ``get_many`` sends the keys
+    straight to the only server while it is healthy, instead of choosing a server
+    for each key and grouping them (a quarter of a four-key read's CPU here). With
+    a failing or dead server, or several, it is the stock method."""
+
+    def get_many(self, keys, gets=False, *args, **kwargs):
+        if len(self.clients) == 1 and not (self._failed_clients or self._dead_clients or gets or args or kwargs):
+            (client,) = self.clients.values()
+            return self._safely_run_func(client, client.get_many, {}, list(keys))
+        return super().get_many(keys, gets, *args, **kwargs)
+
+
 class PersistentPyMemcacheCache(PyMemcacheCache):
     """Django closes every cache at the end of each request (``request_finished``),
     which for pymemcache means a new TCP connection on every request. Each thread
@@ -30,6 +44,7 @@ class PersistentPyMemcacheCache(PyMemcacheCache):
 
     def __init__(self, server, params):
         super().__init__(server, params)
+        self._class = OneServerHashClient
         self._options.setdefault("hasher", OneServerRendezvousHash)
 
     def close(self, **kwargs) -> None:

@@ -11,7 +11,7 @@ from django.core.cache.backends.memcached import PyMemcacheCache
 from django.core.signals import request_finished
 from pymemcache.client.rendezvous import RendezvousHash
 
-from config.memcached import OneServerRendezvousHash, PersistentPyMemcacheCache
+from config.memcached import OneServerHashClient, OneServerRendezvousHash, PersistentPyMemcacheCache
 from conftest import REQUIRE_SERVICES, free_port
 
 OPTIONS = {"ignore_exc": True, "connect_timeout": 0.3, "timeout": 0.3, "retry_attempts": 1, "dead_timeout": 0.2}
@@ -83,6 +83,25 @@ def test_a_restarted_memcached_is_reconnected(private_memcached):
     while not cache.set("k", 2) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert cache.get("k") == 2
+
+
+def test_a_read_of_several_keys_survives_a_memcached_restart(private_memcached):
+    cache = caches["default"]
+    cache.set_many({"a": 1, "b": (2, b"two")})
+    assert isinstance(cache._cache, OneServerHashClient)
+    assert cache.get_many(["a", "b", "missing"]) == {"a": 1, "b": (2, b"two")}
+
+    private_memcached["process"].kill()
+    private_memcached["process"].wait()
+    assert cache.get_many(["a", "b"]) == {}  # down: misses, not an error
+    assert cache.get_many(["a", "b"]) == {}  # failing: the stock path answers
+
+    private_memcached["process"] = _start_memcached(private_memcached["port"])
+    time.sleep(OPTIONS["dead_timeout"] + 0.1)
+    deadline = time.monotonic() + 5
+    while cache.set_many({"a": 3, "b": 4}) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert cache.get_many(["a", "b"]) == {"a": 3, "b": 4}
 
 
 @pytest.mark.parametrize("servers", [[], ["a:1"], ["a:1", "b:2"], ["a:1", "b:2", "c:3"]])
