@@ -89,6 +89,22 @@ def embedded_system(tmp_path: Path):
         os.killpg(process.pid, signal.SIGKILL)
 
 
+def _listening_sockets(port: int) -> int:
+    """Sockets in state LISTEN (0A) on 127.0.0.1:``port``, from the kernel's table."""
+    rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return sum(1 for row in rows if row[1] == f"0100007F:{port:04X}" and row[3] == "0A")
+
+
+@pytest.mark.e2e
+def test_each_web_worker_listens_on_its_own_socket(embedded_system):
+    """config/gunicorn.py: one worker per CPU, each on its own socket (reuse_port),
+    so the kernel, not the first worker to wake, spreads the connections."""
+    base, _log, _flower_port = embedded_system
+    workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 2)
+
+    assert wait_until(lambda: _listening_sockets(int(base.rsplit(":", 1)[1])) == workers)
+
+
 @pytest.mark.e2e
 def test_embedded_defaults_serve_auth_and_process_uploads(embedded_system):
     base, log, flower_port = embedded_system
