@@ -10,6 +10,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The project's own modules (Django's settings, config/gunicorn.py) for every script.
+sys.path.insert(0, str(ROOT))
+
+from config.gunicorn import worker_count  # noqa: E402  (importable once ROOT is on the path)
 
 # The production profile (DEBUG off), minus the HTTPS redirect: benchmarks speak
 # plain HTTP on 127.0.0.1.
@@ -27,7 +31,6 @@ def orders_bench_environment() -> None:
     """The environment of the orders benchmarks that call the services in-process:
     production settings (DEBUG off), Redis as the broker when REDIS_URL is set
     (else in memory), quiet logs. Call before Django is set up."""
-    sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
     os.environ.setdefault("CELERY_BROKER_URL", os.environ.get("REDIS_URL") or "memory://")
     os.environ.setdefault("LOG_LEVEL", "ERROR")
@@ -102,7 +105,7 @@ def start_gunicorn(
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    expected = workers or int(env.get("WEB_CONCURRENCY") or os.cpu_count() or 2)
+    expected = workers or worker_count(env)
     try:
         wait_for_port(port)
         # Each worker listens on its own socket (reuse_port): connections made before

@@ -17,9 +17,17 @@ The shape, measured on 2 cores (docs/benchmarks.md, "Server shape"):
 """
 
 import os
+from collections.abc import Mapping
+
+
+def worker_count(environ: Mapping[str, str] = os.environ) -> int:
+    """The number of workers a server started with ``environ`` runs (gunicorn reads
+    only its own setting names from this file, so it ignores this function)."""
+    return int(environ.get("WEB_CONCURRENCY") or os.cpu_count() or 2)
+
 
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 2)
+workers = worker_count()
 threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 reuse_port = True
 # Django is loaded once, before the fork, and every worker starts warm (config/wsgi.py).

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from config.gunicorn import worker_count
 from conftest import BASE_DIR, free_port, wait_until
 
 SERVICE_VARIABLES = ("DATABASE_URL", "CACHE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL", "MEMCACHED_URL")
@@ -100,7 +101,7 @@ def test_each_web_worker_listens_on_its_own_socket(embedded_system):
     """config/gunicorn.py: one worker per CPU, each on its own socket (reuse_port),
     so the kernel, not the first worker to wake, spreads the connections."""
     base, _log, _flower_port = embedded_system
-    workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 2)
+    workers = worker_count(os.environ)
 
     assert wait_until(lambda: _listening_sockets(int(base.rsplit(":", 1)[1])) == workers)
 
