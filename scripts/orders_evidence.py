@@ -289,7 +289,7 @@ only counts keys that were never stored (the first reads).
 
 ## Worker log
 
-```
+```text
 {chr(10).join(lines)}
 ```
 
