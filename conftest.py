@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -235,6 +237,31 @@ def celery_worker(transactional_db, redis_url, tmp_path):
     worker.start()
     yield worker
     worker.stop()
+
+
+def run_at_once(calls, timeout: float = 60) -> list:
+    """Run each call in its own thread, released together by a barrier; return each
+    call's result or the exception it raised, in order. Each thread closes its own
+    database connection; a thread still running after ``timeout`` fails the test."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(i, call):
+        try:
+            barrier.wait(timeout=30)
+            results[i] = call()
+        except Exception as exc:  # a deadlock or any 5xx surfaces here
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(t.is_alive() for t in threads), "a call is still running: deadlock or lock leak"
+    return results
 
 
 def wait_until(predicate, timeout: float = 30, interval: float = 0.1):

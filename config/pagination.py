@@ -2,6 +2,9 @@
 
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -25,3 +28,12 @@ class PageNumberPagination(pagination.PageNumberPagination):
             elif parameter["name"] == self.page_query_param:
                 parameter["schema"] = {"type": "integer", "minimum": 1}
         return parameters
+
+
+def paginated_response(view: APIView, request: Request, queryset, serializer_class) -> Response:
+    """One page of ``queryset``, rendered by ``serializer_class`` in the shape of the
+    view's pagination class (``count``, ``next``, ``previous``, ``results``). Works for
+    an ``APIView`` that names a ``pagination_class`` and a ``GenericAPIView`` alike."""
+    paginator = view.pagination_class()  # type: ignore[attr-defined]
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)

@@ -13,6 +13,7 @@ from django.db.models.functions import Collate
 from config.cached_get import json_bytes
 from deals.models import CustomerItem, CustomerTotal, DealSet
 
+# The report is the top 5 customers (SPEC); ingest keeps the items of these five only.
 REPORT_SIZE = 5
 
 

@@ -12,7 +12,7 @@ from psycopg.copy import QueuedLibpqWriter
 from accounts.models import User
 from deals.models import CustomerItem, CustomerTotal, Deal, DealSet
 from deals.parsing import DealRow, iter_copy_csv, iter_deal_rows
-from deals.selectors import current_dataset_announce, current_dataset_forget
+from deals.selectors import REPORT_SIZE, current_dataset_announce, current_dataset_forget
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +20,6 @@ logger = logging.getLogger(__name__)
 SQLITE_BATCH_ROWS = 5_000
 # One number for every process that uploads (pg_advisory_xact_lock): uploads take turns.
 UPLOAD_LOCK_KEY = 0x6465616C73  # "deals"
-REPORT_SIZE = 5
 
 _DEAL = Deal._meta.db_table
 _ITEM = CustomerItem._meta.db_table

@@ -4,10 +4,8 @@ from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
 
 from config.errors import PayloadTooLarge
+from config.uploads import MULTIPART_OVERHEAD_BYTES
 from files.services.uploads import too_large_message
-
-# Room for the multipart boundaries and part headers around the file.
-MULTIPART_OVERHEAD = 64 * 1024
 
 
 class SizeLimitUploadHandler(FileUploadHandler):
@@ -25,7 +23,8 @@ class SizeLimitUploadHandler(FileUploadHandler):
         self.received = 0
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
-        if content_length and content_length > self.limit + MULTIPART_OVERHEAD + settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        room = MULTIPART_OVERHEAD_BYTES + settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if content_length and content_length > self.limit + room:
             raise PayloadTooLarge(too_large_message(self.limit))
 
     def receive_data_chunk(self, raw_data, start):

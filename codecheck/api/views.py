@@ -16,7 +16,7 @@ from codecheck.api.serializers import (
 )
 from codecheck.selectors import check_list, check_list_for_file, code_file_get, code_file_list
 from codecheck.services import code_file_delete, code_file_overwrite, code_file_upload
-from config.pagination import PageNumberPagination
+from config.pagination import PageNumberPagination, paginated_response
 
 _400 = OpenApiResponse(description="Not a .py file, not text, or no file sent; the body says which.")
 _401 = OpenApiResponse(description="Not authenticated.")
@@ -26,19 +26,13 @@ _415 = OpenApiResponse(description="The body is not multipart/form-data.")
 _404_PAGE = OpenApiResponse(description="No such page.")
 
 
-def _paginated(request: Request, view: APIView, queryset, serializer_class) -> Response:
-    paginator = view.pagination_class()  # type: ignore[attr-defined]
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
-
-
 class FileListApi(APIView):
     pagination_class = PageNumberPagination  # also tells the schema the list is paginated
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(responses={200: CodeFileOutputSerializer(many=True), 401: _401, 404: _404_PAGE}, tags=["codecheck"])
     def get(self, request: Request) -> Response:
-        return _paginated(request, self, code_file_list(user=request.user), CodeFileOutputSerializer)
+        return paginated_response(self, request, code_file_list(user=request.user), CodeFileOutputSerializer)
 
     @extend_schema(
         request={"multipart/form-data": CodeFileUploadInputSerializer},
@@ -96,7 +90,7 @@ class FileChecksApi(APIView):
     @extend_schema(responses={200: CheckOutputSerializer(many=True), 401: _401, 404: _404}, tags=["codecheck"])
     def get(self, request: Request, pk: int) -> Response:
         code_file = code_file_get(user=request.user, pk=pk)
-        return _paginated(request, self, check_list_for_file(code_file=code_file), CheckOutputSerializer)
+        return paginated_response(self, request, check_list_for_file(code_file=code_file), CheckOutputSerializer)
 
 
 class CheckListApi(APIView):
@@ -118,4 +112,5 @@ class CheckListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = CheckFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        return _paginated(request, self, check_list(user=request.user, **filters.validated_data), CheckOutputSerializer)
+        checks = check_list(user=request.user, **filters.validated_data)
+        return paginated_response(self, request, checks, CheckOutputSerializer)

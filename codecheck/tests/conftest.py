@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 
 from codecheck.runner import checker_from_settings
 from codecheck.services import codecheck_run
+from conftest import run_at_once
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 
@@ -52,19 +52,14 @@ def overlapping_runs(make_checker: Callable, runs: int = 3) -> tuple[list[int], 
     content was handed to a checker."""
     counts: dict[bytes, int] = {}
     lock = threading.Lock()
-    results: list[int] = []
 
-    def run() -> None:
+    def run() -> int:
         checker = CountingChecker(make_checker(), counts, lock)
         try:
-            results.append(codecheck_run(checker=checker))
+            return codecheck_run(checker=checker)
         finally:
             checker.inner.close()
-            connection.close()
 
-    threads = [threading.Thread(target=run) for _ in range(runs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
+    results = run_at_once([run] * runs, timeout=120)
+    assert [r for r in results if isinstance(r, Exception)] == []
     return results, counts

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from config.cached_get import CachedGetMixin, cache_header
+from config.uploads import MULTIPART_OVERHEAD_BYTES
 from deals.api.serializers import (
     DealsReportOutputSerializer,
     DealsStatusErrorOutputSerializer,
@@ -27,9 +28,6 @@ from deals.selectors import DealsAnswer, deals_answer
 from deals.services import deals_upload
 
 logger = logging.getLogger(__name__)
-
-# Room for the multipart envelope around a file of exactly the allowed size.
-MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 def _error(desc: str) -> Response:

@@ -1,7 +1,7 @@
 import io
-import threading
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from unittest import mock
 
 import pytest
@@ -9,6 +9,7 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import run_at_once
 from deals import parsing
 from deals.models import CustomerItem, CustomerTotal, Deal, DealSet
 from deals.parsing import DealsFileError
@@ -170,39 +171,22 @@ def test_concurrent_uploads_end_with_one_complete_data_set(postgres):
         for n in range(4)
     ]
     valid_reports = [oracle_report(oracle_rows_from_csv(data)) for data in [first, *files]]
-    errors: list[BaseException] = []
     seen: list[list[dict]] = []
-    start = threading.Barrier(len(files) + 1)
-    writing = threading.Event()
+    written: list[bytes] = []
 
     def write(data: bytes) -> None:
         try:
-            start.wait()
             upload(data)
-        except BaseException as exc:
-            errors.append(exc)
         finally:
-            connection.close()
+            written.append(data)
 
     def read() -> None:
-        try:
-            start.wait()
-            while writing.is_set():
-                seen.append(deals_report())
-        finally:
-            connection.close()
+        while len(written) < len(files):
+            seen.append(deals_report())
 
-    writing.set()
-    writers = [threading.Thread(target=write, args=(data,)) for data in files]
-    reader = threading.Thread(target=read)
-    for thread in [*writers, reader]:
-        thread.start()
-    for thread in writers:
-        thread.join()
-    writing.clear()
-    reader.join()
+    results = run_at_once([*(partial(write, data) for data in files), read])
 
-    assert errors == []
+    assert [r for r in results if isinstance(r, Exception)] == []
     current = DealSet.objects.get()
     winner = next(data for data in files if len(oracle_rows_from_csv(data)) == current.rows)
     assert current.is_current

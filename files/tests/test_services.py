@@ -1,13 +1,11 @@
-import threading
 from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.utils import timezone
 
 from config.errors import ApplicationError, PayloadTooLarge
-from conftest import broker_outage
+from conftest import broker_outage, run_at_once
 from files.models import File
 from files.services import file_delete, file_process, file_sweep, file_upload
 from files.services.processing import INTERNAL_ERROR, file_claim, file_finish, file_run
@@ -246,23 +244,11 @@ def test_delete_removes_stored_bytes_after_commit(upload_file, media_root, djang
 
 def test_concurrent_claims_process_once(postgres, transactional_db, user):
     file = file_upload(owner=user, upload=SimpleUploadedFile("a.txt", b"one two\n"))
-    barrier = threading.Barrier(4)
-    results = []
 
-    def work():
-        barrier.wait()
-        try:
-            results.append(file_claim(file_id=file.pk))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_at_once([lambda: file_claim(file_id=file.pk)] * 4)
 
     file.refresh_from_db()
+    assert [r for r in results if isinstance(r, Exception)] == []
     assert sum(r is not None for r in results) == 1
     assert (file.status, file.attempts) == ("processing", 1)
 

@@ -17,6 +17,7 @@ from accounts.models import User
 from config.cache import CachedAnswer
 from config.cached_get import CachedGetMixin, cache_header, json_bytes
 from config.errors import NotFound
+from config.pagination import paginated_response
 from orders.api.serializers import (
     OrderCreateInputSerializer,
     OrderOutputSerializer,
@@ -149,8 +150,7 @@ class OrderListApi(GenericAPIView):
     @extend_schema(responses={200: OrderOutputSerializer(many=True), 401: _401, 404: _404}, tags=["orders"])
     def get(self, request: Request) -> Response:
         """The current user's orders, newest first."""
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(OrderOutputSerializer(page, many=True).data)
+        return paginated_response(self, request, self.get_queryset(), OrderOutputSerializer)
 
     @extend_schema(
         request=OrderCreateInputSerializer,
@@ -259,5 +259,4 @@ class AdminOrderListApi(GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         """All orders, filtered by status and user id (admins only)."""
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(OrderOutputSerializer(page, many=True).data)
+        return paginated_response(self, request, self.filter_queryset(self.get_queryset()), OrderOutputSerializer)

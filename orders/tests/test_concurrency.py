@@ -9,7 +9,7 @@ from django.db import connection
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
-from conftest import jwt_client
+from conftest import jwt_client, run_at_once
 from orders.models import Order, OrderItem, OrderStatus, Product
 from orders.services import OrderLineIn, order_create
 from orders.tests.factories import ProductFactory
@@ -17,29 +17,6 @@ from orders.tests.factories import ProductFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ORDERS = reverse("orders-api:order-list")
-
-
-def run_at_once(calls) -> list:
-    """Run each call in its own thread, released together; return results or raised exceptions."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = call()
-        except Exception as exc:  # a deadlock or any 5xx surfaces here
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not any(t.is_alive() for t in threads), "a buyer is still waiting: deadlock or lock leak"
-    return results
 
 
 def _post(client, items):
