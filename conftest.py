@@ -21,6 +21,9 @@ from accounts.tests.factories import UserFactory
 
 BASE_DIR = Path(__file__).resolve().parent
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+# The variables that move a part off its embedded default; a stack started on the
+# embedded defaults is given an environment without them.
+SERVICE_VARIABLES = ("DATABASE_URL", "CACHE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL", "MEMCACHED_URL")
 
 
 def require_service(name: str, env_var: str) -> str:

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BASE_DIR, free_port, wait_until
+from conftest import BASE_DIR, SERVICE_VARIABLES, free_port, wait_until
 
 sys.path.insert(0, str(BASE_DIR / "scripts"))
 import run_doc_examples as runner
 
-SERVICE_VARIABLES = ("DATABASE_URL", "CACHE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL", "MEMCACHED_URL")
 BIN = BASE_DIR / ".venv" / "bin"
 
 
