@@ -88,7 +88,7 @@ def main() -> None:
             "utf-8 text": (FRENCH * 400).encode("utf-8")[:SAMPLE_BYTES],
             "latin-1 text": (FRENCH * 400).encode("latin-1")[:SAMPLE_BYTES],
         }
-    results = {"size_mb": round(size / 1e6, 1)}
+    results: dict[str, object] = {"size_mb": round(size / 1e6, 1)}
     for name, figures in (("ijson stream", streamed), ("json.loads", loaded)):
         rate = size / 1e6 / figures["seconds"]
         print(f"{name:12}: {figures['seconds']:.1f} s, {rate:.1f} MB/s, peak RSS +{figures['rss_growth_mb']:.0f} MB")
