@@ -54,6 +54,7 @@ UNICODE_ENCODINGS = {"ascii", "utf_8", "utf_16", "utf_16_be", "utf_16_le", "utf_
 COMMON_ENCODING_MARGIN = 0.1
 # libmagic's answers that say nothing about a text: the text is then text/plain.
 UNINFORMATIVE_TYPES = {"application/octet-stream", "inode/x-empty", "application/x-empty"}
+MAX_CONTENT_TYPE_LENGTH = 127  # File.content_type's max_length
 
 
 @dataclass(frozen=True)
@@ -164,8 +165,12 @@ def text_content_type(sample: bytes) -> str:
     checker = _libmagic()
     if checker is None:
         return "text/plain"
-    mime = checker.from_buffer(sample)
-    if not mime or mime in UNINFORMATIVE_TYPES:
+    try:
+        mime = checker.from_buffer(sample)
+    except Exception:  # python-magic raises its own MagicException; the type is only a label
+        logger.exception("libmagic could not type a text sample")
+        return "text/plain"
+    if not mime or mime in UNINFORMATIVE_TYPES or len(mime) > MAX_CONTENT_TYPE_LENGTH:
         return "text/plain"
     return mime
 

@@ -2,6 +2,7 @@ import codecs
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -87,8 +88,13 @@ ORACLE = [
     ("json", "json"),
     ("json-array", "json"),
     ("csv", "csv"),
+    ("deals.csv", "csv"),
     ("plain", "text"),
 ]
+
+
+# A real export: the deals sample of the requirements (UTF-8, CRLF), byte for byte.
+SAMPLES = {**TEXT_FORMATS, "deals.csv": (Path(__file__).parent / "data" / "deals.csv").read_bytes()}
 
 
 def _file_mime_type(path) -> str:
@@ -102,7 +108,7 @@ def _file_mime_type(path) -> str:
 
 @pytest.mark.parametrize(("name", "kind"), ORACLE, ids=[name for name, _ in ORACLE])
 def test_content_type_agrees_with_libmagic_file_command(tmp_path, name, kind):
-    data = TEXT_FORMATS[name]
+    data = SAMPLES[name]
     path = tmp_path / "sample"
     path.write_bytes(data)
 
@@ -116,7 +122,7 @@ def test_the_oracle_tells_the_text_formats_apart(tmp_path):
     answers = set()
     for name, _ in ORACLE:
         path = tmp_path / name
-        path.write_bytes(TEXT_FORMATS[name])
+        path.write_bytes(SAMPLES[name])
         answers.add(_file_mime_type(path))
 
     assert {"text/html", "text/xml", "image/svg+xml", "application/json", "text/csv"} <= answers
