@@ -1,6 +1,5 @@
 """Writes of codecheck: uploads, overwrites and deletes, the check run, and the emailed report."""
 
-import codecs
 import io
 import logging
 import smtplib
@@ -59,11 +58,12 @@ def _declared_or_utf8_decodes(data: bytes) -> bool:
         declared = None
     for encoding in dict.fromkeys(filter(None, [declared, "utf-8"])):
         try:
-            if codecs.lookup(encoding)._is_text_encoding:
-                data.decode(encoding)
-                return True
+            # bytes.decode() refuses a codec that is not a text encoding
+            # (rot13, base64, zlib...) with LookupError, as it does an unknown one.
+            data.decode(encoding)
         except (LookupError, UnicodeDecodeError):
             continue
+        return True
     return False
 
 

@@ -275,8 +275,6 @@ FILES_THUMBNAIL_SIZE = env.int("FILES_THUMBNAIL_SIZE", default=256)
 FILES_ZIP_MAX_UNCOMPRESSED_BYTES = env.int("FILES_ZIP_MAX_UNCOMPRESSED_BYTES", default=1024 * 1024 * 1024)
 FILES_ZIP_MAX_RATIO = env.int("FILES_ZIP_MAX_RATIO", default=100)
 FILES_ZIP_MAX_ENTRIES = env.int("FILES_ZIP_MAX_ENTRIES", default=10_000)
-# JSON is parsed whole, so its size is capped to bound a worker's memory.
-FILES_JSON_MAX_BYTES = env.int("FILES_JSON_MAX_BYTES", default=20 * 1024 * 1024)
 # A file whose processing was interrupted this many times is marked failed instead of re-driven.
 FILES_MAX_ATTEMPTS = env.int("FILES_MAX_ATTEMPTS", default=3)
 # Test-only: holds each processing attempt this long, so a test can kill a worker mid-task.

@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from files.models import File
-from files.services.processors import ProcessingError, processor_for
+from files.services.processors import ProcessingError, Reclassified, processor_for
 from files.tasks import file_process_task
 
 logger = logging.getLogger(__name__)
@@ -37,9 +37,15 @@ def file_claim(*, file_id: int) -> File | None:
 
 def file_run(*, file: File) -> dict[str, Any]:
     """Run the kind's processor and return the fields of the outcome."""
+    reclassified: dict[str, Any] = {}
     try:
         with file.file.open("rb") as stream:
-            result = processor_for(file.kind).process(file=file, stream=stream)
+            try:
+                result = processor_for(file.kind).process(file=file, stream=stream)
+            except Reclassified as change:
+                reclassified = {"kind": change.kind, "content_type": change.content_type}
+                stream.seek(0)
+                result = processor_for(change.kind).process(file=file, stream=stream)
     except FileNotFoundError:
         return {"status": File.Status.FAILED, "error": "The stored file is missing; upload it again."}
     except ProcessingError as exc:
@@ -50,7 +56,13 @@ def file_run(*, file: File) -> dict[str, Any]:
     except Exception:
         logger.exception("processing file %s (%s) failed unexpectedly", file.pk, file.kind)
         return {"status": File.Status.FAILED, "error": INTERNAL_ERROR}
-    return {"status": File.Status.DONE, "processed": True, "result": result, "thumbnail": file.thumbnail.name}
+    return {
+        **reclassified,
+        "status": File.Status.DONE,
+        "processed": True,
+        "result": result,
+        "thumbnail": file.thumbnail.name,
+    }
 
 
 def file_finish(*, file: File, outcome: dict[str, Any]) -> bool:

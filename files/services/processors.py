@@ -9,13 +9,13 @@ import codecs
 import csv
 import hashlib
 import io
-import json
 import logging
 import warnings
 import zipfile
 import zlib
 from typing import IO, Any, ClassVar
 
+import ijson
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -24,7 +24,7 @@ from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
 from files.models import File
-from files.services.detection import SAMPLE_BYTES, sniff_csv, text_encoding
+from files.services.detection import SAMPLE_BYTES, json_events, sniff_csv, text_content_type, text_encoding
 
 CHUNK = 1024 * 1024
 logger = logging.getLogger(__name__)
@@ -36,6 +36,16 @@ class ProcessingError(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class Reclassified(Exception):
+    """Reading the whole file showed it is of another kind than its first bytes
+    suggested; the file is processed again as ``kind``."""
+
+    def __init__(self, *, kind: str, content_type: str):
+        super().__init__(f"{kind} ({content_type})")
+        self.kind = kind
+        self.content_type = content_type
 
 
 class Processor:
@@ -263,34 +273,44 @@ def _check_bomb(uncompressed: int, size: int, max_bytes: int, max_ratio: int, ve
 
 
 class JsonProcessor(Processor):
-    """Whether the document is valid JSON, and its top-level type and size."""
+    """Top-level type and size of a JSON document, read whole as a stream (ijson:
+    constant memory, no recursion, whatever the size or depth). A file that
+    does not parse to its end is text, and is processed as text."""
 
     kind = "json"
-    type_names = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
+    scalar_types = {"string": "string", "number": "number", "boolean": "boolean", "null": "null"}
+    max_keys = 50
 
     def process(self, *, file, stream):
-        limit = settings.FILES_JSON_MAX_BYTES
-        if file.size > limit:
-            raise ProcessingError(f"JSON files are validated up to {limit:,} bytes; this one has {file.size:,}.")
         encoding = _sample_encoding(stream)
+        top_level_type = None
+        length = depth = 0
+        keys: list[str] = []
         try:
-            document = json.loads(stream.read().decode(encoding).lstrip("\ufeff"))
-        except UnicodeDecodeError as exc:
-            return {"valid": False, "encoding": encoding, "error": f"Not valid {encoding} text: {exc.reason}."}
-        except json.JSONDecodeError as exc:
-            error = f"{exc.msg} at line {exc.lineno} column {exc.colno}."
-            return {"valid": False, "encoding": encoding, "error": error}
-        except RecursionError:
-            return {"valid": False, "encoding": encoding, "error": "Nested too deeply to be read."}
-        result: dict[str, Any] = {
-            "valid": True,
-            "encoding": encoding,
-            "top_level_type": self.type_names.get(type(document), "null"),
-        }
-        if isinstance(document, dict | list):
-            result["length"] = len(document)
-        if isinstance(document, dict):
-            result["keys"] = list(document)[:50]
+            for event, value in json_events(stream, encoding, chunk_size=CHUNK):
+                if depth == 1 and event in ("map_key", "start_map", "start_array", *self.scalar_types):
+                    if event == "map_key":
+                        length += 1
+                        if len(keys) < self.max_keys:
+                            keys.append(value)
+                    elif top_level_type == "array":
+                        length += 1
+                if event in ("start_map", "start_array"):
+                    if depth == 0:
+                        top_level_type = "object" if event == "start_map" else "array"
+                    depth += 1
+                elif event in ("end_map", "end_array"):
+                    depth -= 1
+                elif depth == 0:
+                    top_level_type = self.scalar_types[event]
+        except (ijson.JSONError, UnicodeDecodeError) as exc:
+            stream.seek(0)
+            raise Reclassified(kind="text", content_type=text_content_type(stream.read(SAMPLE_BYTES))) from exc
+        result: dict[str, Any] = {"valid": True, "encoding": encoding, "top_level_type": top_level_type}
+        if top_level_type in ("object", "array"):
+            result["length"] = length
+        if top_level_type == "object":
+            result["keys"] = keys
         return result
 
 

@@ -62,3 +62,60 @@ def zip_of_zeros(size: int) -> bytes:
         for _ in range(size // len(block)):
             member.write(block)
     return buffer.getvalue()
+
+
+# Real texts in the languages whose legacy encodings are still met in uploads.
+FRENCH = (
+    "Je suis très déçu : le garçon a oublié la crème brûlée à l'hôtel.\n"
+    "Où est passé l'été ? Ça ne va pas, dit-il, en lisant le reçu du façonnier.\n"
+    "Noël approche ; les élèves préfèrent le théâtre à la leçon de français.\n"
+)
+FRENCH_SHORT = "Très déçu, le garçon.\n"
+GERMAN = (
+    "Größere Äpfel schmecken süßer als die übrigen Früchte.\n"
+    "Der Bär läuft über die Straße, während die Bürger zögern.\n"
+    "Zwölf Boxkämpfer jagen Viktor quer über den großen Sylter Deich.\n"
+)
+RUSSIAN_SHORT = "Привет, мир! Как дела?\n"
+
+# Text formats libmagic tells apart, each as a file would really hold it.
+TEXT_FORMATS = {
+    "html": (
+        b'<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"><title>Report</title></head>\n'
+        b"<body>\n<h1>Quarterly report</h1>\n<p>Sales went up.</p>\n<script>alert(document.cookie)</script>\n"
+        b"</body>\n</html>\n"
+    ),
+    "xml": (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<catalog>\n  <book id="bk101">\n'
+        b"    <author>Gambardella, Matthew</author>\n    <title>XML Developer's Guide</title>\n"
+        b"  </book>\n</catalog>\n"
+    ),
+    "svg": (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n'
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100" viewBox="0 0 100 100">\n'
+        b'  <circle cx="50" cy="50" r="40" fill="red"/>\n  <script>alert(1)</script>\n</svg>\n'
+    ),
+    "python": (
+        b'#!/usr/bin/env python3\n"""Print the first Fibonacci numbers."""\n\nimport sys\n\n\n'
+        b"def fib(n):\n    a, b = 0, 1\n    for _ in range(n):\n        yield a\n        a, b = b, a + b\n\n\n"
+        b'if __name__ == "__main__":\n    print(list(fib(int(sys.argv[1]))))\n'
+    ),
+    "ini": b"[database]\nhost = localhost\nport = 5432\n\n[cache]\nbackend = memcached\ntimeout = 300\n",
+    "setup.cfg": (
+        b"[metadata]\nname = demo\nversion = 1.0.0\ndescription = A demo package\n\n"
+        b"[options]\npackages = find:\ninstall_requires =\n    requests>=2\n\n[flake8]\nmax-line-length = 120\n"
+    ),
+    "desktop": (
+        b"[Desktop Entry]\nType=Application\nName=Text Editor\nExec=gedit %U\nIcon=accessories-text-editor\n"
+        b"Categories=GNOME;GTK;Utility;TextEditor;\nMimeType=text/plain;\n"
+    ),
+    "jinja": (
+        b'{% extends "base.html" %}\n{% block content %}\n<ul>\n{% for item in items %}\n'
+        b"  <li>{{ item.name }}</li>\n{% endfor %}\n</ul>\n{% endblock %}\n"
+    ),
+    "json": b'{\n  "name": "demo",\n  "tags": ["a", "b"],\n  "nested": {"ok": true, "n": 1.5}\n}\n',
+    "json-array": b'[{"id": 1, "name": "ann"}, {"id": 2, "name": "bob"}]\n',
+    "csv": b"name,age,city\nAnn,30,Paris\nBob,25,Berlin\nEve,41,Moscow\n",
+    "plain": b"Hello, world.\nThis is a plain note with two lines.\n",
+    "truncated-json": b'{"name": "demo", "tags": ["a", "b"',
+}

@@ -10,7 +10,7 @@ from files.models import File
 from files.services import file_process
 from files.tests.conftest import stored_files
 from files.tests.factories import FileFactory
-from files.tests.samples import image_bytes
+from files.tests.samples import TEXT_FORMATS, image_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -321,6 +321,28 @@ def test_download_is_an_attachment_under_the_original_name(auth_client, user):
     assert response["Content-Type"] == "text/plain"
     assert response["Content-Disposition"] == 'attachment; filename="report \\"final\\".txt"'
     assert b"".join(response.streaming_content) == b"the bytes\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "filename", "content_type"),
+    [("svg", "logo.svg", "image/svg+xml"), ("html", "page.html", "text/html"), ("xml", "feed.xml", "text/xml")],
+)
+def test_markup_is_typed_by_libmagic_and_only_ever_downloaded(auth_client, name, filename, content_type):
+    """SVG and HTML can carry scripts: served inline from our origin they would run."""
+    data = TEXT_FORMATS[name]
+    upload = auth_client.post(UPLOAD, {"file": SimpleUploadedFile(filename, data, "text/plain")}, format="multipart")
+
+    response = auth_client.get(reverse("files-api:file-download", kwargs={"pk": upload.json()["id"]}))
+
+    assert (upload.status_code, upload.json()["kind"], upload.json()["content_type"]) == (
+        HTTPStatus.CREATED,
+        "text",
+        content_type,
+    )
+    assert (response.status_code, response["Content-Type"]) == (HTTPStatus.OK, content_type)
+    assert response["Content-Disposition"] == f'attachment; filename="{filename}"'
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert b"".join(response.streaming_content) == data
 
 
 def test_download_of_a_missing_stored_file_is_404(auth_client, user, media_root):

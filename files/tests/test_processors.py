@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from files.models import File
+from files.services.detection import SAMPLE_BYTES
 from files.services.processors import REGISTRY, BinaryProcessor, Processor, processor_for
 from files.tests.samples import RUSSIAN, image_bytes, pdf_bytes, png_claiming, zip_bytes, zip_of_zeros
 
@@ -248,29 +249,62 @@ def test_json_top_level_type(processed, document, result):
     assert (file.kind, file.status, file.processed, file.result) == ("json", "done", True, result)
 
 
-def test_invalid_json_is_reported(processed):
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [('{"ville": "Besançon", "prix": "12 €"}', "cp1252"), ('["Привет", "мир"]', "cp1251"), ('{"a": "ß"}', "utf-16")],
+)
+def test_json_in_a_legacy_or_utf16_encoding_is_read(processed, text, encoding):
+    file = processed(text.encode(encoding), name="data.json")
+
+    assert (file.kind, file.status, file.result["valid"]) == ("json", "done", True)
+    assert file.result["length"] == len(json.loads(text))
+
+
+def test_text_that_fails_to_parse_as_json_is_processed_as_text(processed):
     file = processed(b'{"a": [1, 2}', name="data.json")
 
-    assert (file.status, file.processed) == ("done", True)
+    assert (file.kind, file.content_type, file.status) == ("text", "text/plain", "done")
+    assert file.result == {"encoding": "ascii", "lines": 1, "words": 3, "characters": 12}
+
+
+def test_large_file_that_stops_being_json_after_the_sample_becomes_text(processed):
+    rows = [json.dumps({"id": i, "name": f"item {i}"}) for i in range(5000)]
+    data = ("[\n" + ",\n".join(rows) + "\n]\n[trailing section]\nkey = value\n").encode()
+    assert len(data) > SAMPLE_BYTES
+
+    file = processed(data, name="export.json")
+
+    assert (file.kind, file.content_type, file.status) == ("text", "text/plain", "done")
     assert file.result == {
-        "valid": False,
         "encoding": "ascii",
-        "error": "Expecting ',' delimiter at line 1 column 12.",
+        "lines": data.count(b"\n"),
+        "words": len(data.split()),
+        "characters": len(data),
     }
 
 
-def test_deeply_nested_json_is_reported(processed):
+def test_large_json_is_validated_whole_as_a_stream(processed):
+    document = {f"key{i}": {"values": list(range(i % 7)), "label": "é" * (i % 5)} for i in range(20_000)}
+    data = json.dumps(document, ensure_ascii=False).encode()
+    assert len(data) > 10 * SAMPLE_BYTES
+
+    file = processed(data, name="big.json")
+
+    assert (file.kind, file.status) == ("json", "done")
+    assert file.result == {
+        "valid": True,
+        "encoding": "utf_8",
+        "top_level_type": "object",
+        "length": 20_000,
+        "keys": [f"key{i}" for i in range(50)],
+    }
+
+
+def test_deeply_nested_json_is_read_without_recursion(processed):
     file = processed(b"[" * 100_000 + b"]" * 100_000, name="deep.json")
 
-    assert file.result == {"valid": False, "encoding": "ascii", "error": "Nested too deeply to be read."}
-
-
-def test_json_over_the_parse_limit_fails(processed, settings):
-    settings.FILES_JSON_MAX_BYTES = 10
-
-    file = processed(b'{"key": "value value"}', name="data.json")
-
-    assert (file.status, file.error) == ("failed", "JSON files are validated up to 10 bytes; this one has 22.")
+    assert (file.kind, file.status) == ("json", "done")
+    assert file.result == {"valid": True, "encoding": "ascii", "top_level_type": "array", "length": 1}
 
 
 def test_binary_size_and_sha256(processed):
