@@ -321,6 +321,9 @@ DEALS_CURRENT_CACHE_SECONDS = env.int("DEALS_CURRENT_CACHE_SECONDS", default=30)
 # --- orders ------------------------------------------------------------------
 
 ORDERS_MIN_TOTAL = Decimal(env.str("ORDERS_MIN_TOTAL", default="1.00"))
+# Printed on every receipt: the shop's name and the currency of all amounts (ISO 4217 code).
+ORDERS_SHOP_NAME = env.str("ORDERS_SHOP_NAME", default="Shop")
+ORDERS_CURRENCY = env.str("ORDERS_CURRENCY", default="EUR")
 ORDERS_SHIPPING_API_URL = env.str("ORDERS_SHIPPING_API_URL", default="https://jsonplaceholder.typicode.com/posts")
 ORDERS_SHIPPING_API_TIMEOUT = env.float("ORDERS_SHIPPING_API_TIMEOUT", default=5.0)
 # Exponential backoff of shipping API retries: base and cap in seconds (with full jitter).
