@@ -384,14 +384,17 @@ def order_confirmation_send(*, order: Order) -> OrderEmail:
 def order_notify_shipping(*, order_id: int, final_attempt: bool) -> ShippingAttempt | None:
     """Tell the shipping API that an order shipped; record the attempt and, at the end, the outcome.
 
-    Raises ShippingApiError on a failed attempt so the task retries with
-    backoff; on the final failed attempt the order is marked failed first.
-    Does nothing for an order whose shipping call already finished.
+    At most one call per order is in flight: the attempt row is claimed before
+    the call (``_shipping_attempt_claim``), so a redelivered message that
+    overlaps a retry finds the claim and returns without calling. Raises
+    ShippingApiError on a failed attempt so the task retries with backoff; on
+    the final failed attempt the order is marked failed first. Does nothing for
+    an order whose shipping call already finished.
     """
-    order = Order.objects.filter(pk=order_id).first()
-    if order is None or order.shipping_status != ShippingStatus.PENDING:
-        logger.info("shipping: nothing to do for order %s", order_id)
+    attempt = _shipping_attempt_claim(order_id=order_id)
+    if attempt is None:
         return None
+    order = attempt.order
     payload: dict[str, Any] = {
         "order": order.number,
         "user_id": order.user_id,
@@ -411,15 +414,10 @@ def order_notify_shipping(*, order_id: int, final_attempt: bool) -> ShippingAtte
         error = "" if response.ok else f"HTTP {response.status_code}: {response.text[:200]}"
     except requests.RequestException as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
-    attempt = ShippingAttempt.objects.create(
-        order=order,
-        number=ShippingAttempt.objects.filter(order=order).count() + 1,
-        succeeded=not error,
-        status_code=status_code,
-        error=error,
-        duration_ms=int((time.monotonic() - started) * 1000),
-    )
     now = timezone.now()
+    attempt.succeeded, attempt.status_code, attempt.error = not error, status_code, error
+    attempt.duration_ms, attempt.finished_at = int((time.monotonic() - started) * 1000), now
+    attempt.save(update_fields=["succeeded", "status_code", "error", "duration_ms", "finished_at"])
     pending = Order.objects.filter(pk=order.pk, shipping_status=ShippingStatus.PENDING)
     if not error:
         pending.update(shipping_status=ShippingStatus.SUCCEEDED, shipping_updated_at=now, shipping_error="")
@@ -431,6 +429,38 @@ def order_notify_shipping(*, order_id: int, final_attempt: bool) -> ShippingAtte
     logger.info("shipping: order %s attempt %d %s", order.number, attempt.number, error or "succeeded")
     if error:
         raise ShippingApiError(error)
+    return attempt
+
+
+def shipping_claim_stale_after() -> timedelta:
+    """How long an unfinished attempt blocks others: past this its worker is taken as lost mid-call."""
+    return timedelta(seconds=2 * settings.ORDERS_SHIPPING_API_TIMEOUT + 30)
+
+
+@transaction.atomic
+def _shipping_attempt_claim(*, order_id: int) -> ShippingAttempt | None:
+    """Write the next attempt row before the call, or return None if no call may start now.
+
+    The order row is locked, so two deliveries of the task decide one after
+    the other: the second sees the first one's unfinished attempt and leaves.
+    The unique (order, number) constraint backs this up. An attempt left
+    unfinished past ``shipping_claim_stale_after()`` (its worker died during the
+    call) is closed as abandoned and the next one may start.
+    """
+    order = Order.objects.select_for_update(of=("self",)).filter(pk=order_id).first()
+    if order is None or order.shipping_status != ShippingStatus.PENDING:
+        logger.info("shipping: nothing to do for order %s", order_id)
+        return None
+    now = timezone.now()
+    last = order.shipping_attempts.order_by("-number").first()
+    if last is not None and last.finished_at is None:
+        if last.attempted_at > now - shipping_claim_stale_after():
+            logger.info("shipping: order %s attempt %d is in flight; this delivery leaves", order.number, last.number)
+            return None
+        last.finished_at, last.error = now, "abandoned: no outcome was recorded (the worker stopped during the call)"
+        last.save(update_fields=["finished_at", "error"])
+    attempt = ShippingAttempt.objects.create(order=order, number=last.number + 1 if last else 1)
+    Order.objects.filter(pk=order.pk).update(shipping_updated_at=now)
     return attempt
 
 
