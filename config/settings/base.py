@@ -325,7 +325,8 @@ ORDERS_MIN_TOTAL = Decimal(env.str("ORDERS_MIN_TOTAL", default="1.00"))
 ORDERS_SHOP_NAME = env.str("ORDERS_SHOP_NAME", default="Shop")
 ORDERS_CURRENCY = env.str("ORDERS_CURRENCY", default="EUR")
 # By default the stack's own stand-in of the shipping API (orders/standin.py), so a
-# shipped order completes offline; `make run` serves the web app on 127.0.0.1:$PORT.
+# shipped order completes offline. The web app serves on 127.0.0.1:$PORT; under
+# `make run` the Makefile passes this URL on, since honcho renumbers PORT per process.
 ORDERS_SHIPPING_API_URL = env.str(
     "ORDERS_SHIPPING_API_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}/stand-in/shipping/"
 )
