@@ -34,8 +34,4 @@ class Migration(migrations.Migration):
             field=models.BooleanField(default=False),
         ),
         migrations.RunPython(finish_and_renumber, migrations.RunPython.noop),
-        migrations.AddConstraint(
-            model_name='shippingattempt',
-            constraint=models.UniqueConstraint(fields=('order', 'number'), name='orders_shipping_attempt_unique_number'),
-        ),
     ]
