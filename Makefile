@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
+# honcho renumbers PORT for each process (worker: PORT+100), so the worker is
+# told where the web app serves the shipping API stand-in.
+export ORDERS_SHIPPING_API_URL ?= http://127.0.0.1:$(PORT)/stand-in/shipping/
 
 .PHONY: run test lint format bench up install migrate superuser clean
 

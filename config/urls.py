@@ -26,6 +26,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("codecheck/", include("codecheck.urls")),
     path("admin/", admin.site.urls),
+    # Local stand-ins of external services, the default targets under `make run` and compose.
+    path("stand-in/", include("orders.standin")),
 ]
 
 handler404 = "config.errors.not_found"

@@ -137,18 +137,23 @@ class OrderEmail(models.Model):
 
 
 class ShippingAttempt(models.Model):
-    """One call to the shipping API, successful or not."""
+    """One call to the shipping API: claimed (row written) before the call, its outcome written after."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipping_attempts")
     number = models.PositiveIntegerField()
     attempted_at = models.DateTimeField(auto_now_add=True)
-    succeeded = models.BooleanField()
+    # Null while the call is in flight: another delivery of the task must not call too.
+    finished_at = models.DateTimeField(null=True, blank=True)
+    succeeded = models.BooleanField(default=False)
     status_code = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["order", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "number"], name="orders_shipping_attempt_unique_number")
+        ]
 
     def __str__(self) -> str:
         return f"attempt {self.number} for order {self.order_id}"

@@ -1,6 +1,5 @@
 """Writes of the shop: products, orders and their status, receipts, emails and shipping calls."""
 
-import functools
 import logging
 import time
 from collections import OrderedDict
@@ -15,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, Field, OuterRef, ProtectedError, Q, sql
+from django.db.models import BigIntegerField, Case, Exists, F, OuterRef, ProtectedError, Q, Value, When, sql
 from django.utils import timezone
 
 from accounts.models import User
@@ -115,12 +114,16 @@ def order_create(*, user: User, lines: list[OrderLineIn]) -> Order:
     last item queue on the row lock and the second one sees stock 0.
 
     Names, prices and stock are read by the locking query itself, so the
-    locked price is the one the lines and the total record.
+    locked price is the one the lines and the total record. Then the order,
+    its lines and the stock decrements are written (``_order_write``).
     """
     wanted = order_lines_merge(lines)
     if not wanted:
         raise ValidationError({"items": ["An order needs at least one item."]})
-    products = _products_lock(list(wanted))
+    products = {
+        product.pk: product
+        for product in product_qs_for_update().filter(pk__in=list(wanted)).only("pk", "name", "price", "stock")
+    }
     _check_exist(wanted, products)
     total = _total_checked(wanted, products)
     for pk, quantity in wanted.items():
@@ -136,134 +139,88 @@ def order_create(*, user: User, lines: list[OrderLineIn]) -> Order:
     return order
 
 
-@dataclass(frozen=True)
-class _ProductRow:
-    pk: int
-    name: str
-    price: Decimal
-    stock: int
-
-
-def _order_write(
-    *, user: User, total: Decimal, wanted: "OrderedDict[int, int]", products: dict[int, _ProductRow]
-) -> Order:
+def _order_write(*, user: User, total: Decimal, wanted: "OrderedDict[int, int]", products: dict[int, Product]) -> Order:
     """Insert the order and its lines and take the quantities off the (locked) stock.
 
-    On PostgreSQL this is one statement, the two INSERTs and the UPDATE as
-    data-modifying CTEs: one round trip while the row locks are held instead of
-    three, and none of the model machinery of ``save()``/``bulk_create()``.
-    The order's INSERT is compiled by Django (defaults, ``auto_now`` fields).
-    Like ``bulk_create`` it sends no model signals; for a new order there is
-    nothing cached to invalidate, and the product lists are invalidated by the caller.
-    Elsewhere (SQLite) the same three writes go through the ORM.
+    Two implementations that write the same rows (``test_order_write_paths_write_the_same_rows``):
+    the ORM's three statements (``_order_write_orm``), and on PostgreSQL one
+    statement with the two INSERTs and the UPDATE as data-modifying CTEs, so
+    the row locks are held for one round trip instead of three and the model
+    machinery of ``save()``/``bulk_create()`` is skipped (half the client CPU
+    of an order; figures in docs/benchmarks.md). The order's INSERT is
+    compiled by Django (defaults, ``auto_now`` fields). Like ``bulk_create`` it
+    sends no model signals: a new order has nothing cached, and the caller
+    invalidates the product lists.
     """
-    decrements = {pk: -quantity for pk, quantity in wanted.items()}
     if connection.vendor != "postgresql":
-        order = Order.objects.create(user=user, total_price=total)
-        OrderItem.objects.bulk_create(
-            OrderItem(
-                order=order,
-                product_id=pk,
-                product_name=products[pk].name,
-                quantity=quantity,
-                price_at_purchase=products[pk].price,
-            )
-            for pk, quantity in wanted.items()
-        )
-        _stock_add(decrements)
-        return order
-
+        return _order_write_orm(user=user, total=total, wanted=wanted, products=products)
     order = Order(user=user, total_price=total)
-    order_sql, fields = _order_insert_sql()
-    order_params = [f.get_db_prep_save(f.pre_save(order, True), connection) for f in fields]  # sets auto_now fields
+    insert = sql.InsertQuery(Order)
+    fields = [f for f in Order._meta.local_concrete_fields if not f.primary_key]
+    insert.insert_values(fields, [order])
+    compiler = insert.get_compiler(connection=connection)
+    compiler.returning_fields = [Order._meta.pk]
+    ((order_sql, order_params),) = compiler.as_sql()
     item_rows = ", ".join(["(%s::bigint, %s::text, %s::integer, %s::numeric)"] * len(wanted))
     item_params = [v for pk, quantity in wanted.items() for v in (pk, products[pk].name, quantity, products[pk].price)]
-    stock_sql, stock_params = _stock_add_sql(decrements)
+    cases = " ".join(["WHEN %s THEN %s"] * len(wanted))
+    stock_params = [v for pk, quantity in wanted.items() for v in (pk, quantity)]
     with connection.cursor() as cursor:
         cursor.execute(  # only placeholders carry values
             f"WITH new_order AS ({order_sql}), "  # noqa: S608
             f'new_items AS (INSERT INTO "{OrderItem._meta.db_table}" '
             '("order_id", "product_id", "product_name", "quantity", "price_at_purchase") '
             f"SELECT new_order.id, line.* FROM new_order, (VALUES {item_rows}) AS line), "
-            f"stock AS ({stock_sql}) "
+            f'stock AS (UPDATE "{Product._meta.db_table}" SET "stock" = "stock" - (CASE "id" {cases} END) '
+            f'WHERE "id" IN ({", ".join(["%s"] * len(wanted))})) '
             "SELECT id FROM new_order",
-            [*order_params, *item_params, *stock_params],
+            [*order_params, *item_params, *stock_params, *wanted],
         )
         (order.pk,) = cursor.fetchone()
     order._state.adding, order._state.db = False, connection.alias
     return order
 
 
-def _products_lock(ids: list[int]) -> dict[int, _ProductRow]:
-    """Lock the products in ascending id order and read their name, price and stock."""
-    if connection.vendor != "postgresql":  # SQLite: the ORM converts its decimals
-        qs = product_qs_for_update().filter(pk__in=ids).only("pk", "name", "price", "stock")
-        return {p.pk: _ProductRow(p.pk, p.name, p.price, p.stock) for p in qs}
-    with connection.cursor() as cursor:
-        cursor.execute(_product_lock_sql(len(ids)), ids)
-        return {row[0]: _ProductRow(*row) for row in cursor.fetchall()}
-
-
-@functools.lru_cache(maxsize=128)
-def _product_lock_sql(count: int) -> str:
-    """The locking query of ``order_create`` for ``count`` products, compiled once per count.
-
-    Django's ``product_qs_for_update()`` (``ORDER BY id FOR UPDATE OF``) reading
-    id, name, price and stock, in that order; the ids are its parameters.
-    Compiling a queryset costs more than running it, and its text only depends
-    on the number of ids, so it is compiled once per count in each process
-    (used on PostgreSQL only).
-    """
-    qs = product_qs_for_update().filter(pk__in=range(1, count + 1)).only("pk", "name", "price", "stock")
-    compiler = qs.query.get_compiler(connection=connection)
-    lock_sql, params = compiler.as_sql()
-    assert [col.target.attname for col, _, _ in compiler.select] == ["id", "name", "price", "stock"]
-    assert list(params) == list(range(1, count + 1))
-    return lock_sql
-
-
-@functools.cache
-def _order_insert_sql() -> tuple[str, list[Field]]:
-    """Django's INSERT of one order, RETURNING its id, and the fields of its parameters (PostgreSQL)."""
-    fields = [f for f in Order._meta.local_concrete_fields if not f.primary_key]
-    insert = sql.InsertQuery(Order)
-    insert.insert_values(fields, [Order(user_id=0, total_price=Decimal(0))])
-    compiler = insert.get_compiler(connection=connection)
-    compiler.returning_fields = [Order._meta.pk]
-    ((insert_sql, params),) = compiler.as_sql()
-    assert len(params) == len(fields)
-    return insert_sql, fields
-
-
-def _stock_add_sql(deltas: dict[int, int]) -> tuple[str, list[int]]:
-    """One UPDATE adding a quantity to the stock of each product (rows already locked).
-
-    Built directly: ``bulk_update`` builds the same CASE through the expression
-    machinery, which costs more than the query itself. Sends no signals:
-    callers invalidate the product lists explicitly.
-    """
-    cases = " ".join(["WHEN %s THEN %s"] * len(deltas))
-    params = [value for pk, delta in deltas.items() for value in (pk, delta)]
-    return (
-        f'UPDATE "{Product._meta.db_table}" SET "stock" = "stock" + (CASE "id" {cases} ELSE 0 END) '  # noqa: S608
-        f'WHERE "id" IN ({", ".join(["%s"] * len(deltas))})',
-        [*params, *deltas],
+def _order_write_orm(
+    *, user: User, total: Decimal, wanted: "OrderedDict[int, int]", products: dict[int, Product]
+) -> Order:
+    order = Order.objects.create(user=user, total_price=total)
+    OrderItem.objects.bulk_create(
+        OrderItem(
+            order=order,
+            product_id=pk,
+            product_name=products[pk].name,
+            quantity=quantity,
+            price_at_purchase=products[pk].price,
+        )
+        for pk, quantity in wanted.items()
     )
+    _stock_add({pk: -quantity for pk, quantity in wanted.items()}, invalidate=False)
+    return order
 
 
-def _stock_add(deltas: dict[int, int]) -> None:
-    stock_sql, params = _stock_add_sql(deltas)
-    with connection.cursor() as cursor:
-        cursor.execute(stock_sql, params)
+def _stock_add(deltas: dict[int, int], *, invalidate: bool = True) -> None:
+    """Add a quantity to the stock of each product in one UPDATE (rows already locked).
+
+    ``QuerySet.update`` sends no signals, so the product lists are invalidated here.
+    """
+    change = Case(
+        *(When(pk=pk, then=Value(delta)) for pk, delta in deltas.items()),
+        default=Value(0),
+        output_field=BigIntegerField(),
+    )
+    Product.objects.filter(pk__in=list(deltas)).update(stock=F("stock") + change)
+    if invalidate:
+        product_list_invalidate()
 
 
-def _check_exist(wanted: "OrderedDict[int, int]", products: dict[int, _ProductRow]) -> None:
+def _check_exist(wanted: "OrderedDict[int, int]", products: dict[int, Product]) -> None:
     missing = [pk for pk in wanted if pk not in products]
     if missing:
         raise ValidationError({"items": [f"Product {pk} does not exist." for pk in missing]})
 
 
-def _total_checked(wanted: "OrderedDict[int, int]", products: dict[int, _ProductRow]) -> Decimal:
+def _total_checked(wanted: "OrderedDict[int, int]", products: dict[int, Product]) -> Decimal:
     total = sum((products[pk].price * quantity for pk, quantity in wanted.items()), Decimal("0.00"))
     if total < settings.ORDERS_MIN_TOTAL:
         raise ValidationError({"items": [minimum_total_message(total)]})
@@ -273,11 +230,8 @@ def _total_checked(wanted: "OrderedDict[int, int]", products: dict[int, _Product
 def _stock_return(*, order: Order) -> None:
     """Put the order's quantities back, products locked in pk order like order_create."""
     quantities = dict(order.items.values_list("product_id", "quantity"))
-    products = list(product_qs_for_update().filter(pk__in=list(quantities)))
-    for product in products:
-        product.stock += quantities[product.pk]
-    Product.objects.bulk_update(products, ["stock"])
-    product_list_invalidate()
+    list(product_qs_for_update().filter(pk__in=list(quantities)).values_list("pk"))  # lock, in pk order
+    _stock_add(quantities)
 
 
 @transaction.atomic
@@ -384,14 +338,17 @@ def order_confirmation_send(*, order: Order) -> OrderEmail:
 def order_notify_shipping(*, order_id: int, final_attempt: bool) -> ShippingAttempt | None:
     """Tell the shipping API that an order shipped; record the attempt and, at the end, the outcome.
 
-    Raises ShippingApiError on a failed attempt so the task retries with
-    backoff; on the final failed attempt the order is marked failed first.
-    Does nothing for an order whose shipping call already finished.
+    At most one call per order is in flight: the attempt row is claimed before
+    the call (``_shipping_attempt_claim``), so a redelivered message that
+    overlaps a retry finds the claim and returns without calling. Raises
+    ShippingApiError on a failed attempt so the task retries with backoff; on
+    the final failed attempt the order is marked failed first. Does nothing for
+    an order whose shipping call already finished.
     """
-    order = Order.objects.filter(pk=order_id).first()
-    if order is None or order.shipping_status != ShippingStatus.PENDING:
-        logger.info("shipping: nothing to do for order %s", order_id)
+    attempt = _shipping_attempt_claim(order_id=order_id)
+    if attempt is None:
         return None
+    order = attempt.order
     payload: dict[str, Any] = {
         "order": order.number,
         "user_id": order.user_id,
@@ -411,15 +368,10 @@ def order_notify_shipping(*, order_id: int, final_attempt: bool) -> ShippingAtte
         error = "" if response.ok else f"HTTP {response.status_code}: {response.text[:200]}"
     except requests.RequestException as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
-    attempt = ShippingAttempt.objects.create(
-        order=order,
-        number=ShippingAttempt.objects.filter(order=order).count() + 1,
-        succeeded=not error,
-        status_code=status_code,
-        error=error,
-        duration_ms=int((time.monotonic() - started) * 1000),
-    )
     now = timezone.now()
+    attempt.succeeded, attempt.status_code, attempt.error = not error, status_code, error
+    attempt.duration_ms, attempt.finished_at = int((time.monotonic() - started) * 1000), now
+    attempt.save(update_fields=["succeeded", "status_code", "error", "duration_ms", "finished_at"])
     pending = Order.objects.filter(pk=order.pk, shipping_status=ShippingStatus.PENDING)
     if not error:
         pending.update(shipping_status=ShippingStatus.SUCCEEDED, shipping_updated_at=now, shipping_error="")
@@ -431,6 +383,38 @@ def order_notify_shipping(*, order_id: int, final_attempt: bool) -> ShippingAtte
     logger.info("shipping: order %s attempt %d %s", order.number, attempt.number, error or "succeeded")
     if error:
         raise ShippingApiError(error)
+    return attempt
+
+
+def shipping_claim_stale_after() -> timedelta:
+    """How long an unfinished attempt blocks others: past this its worker is taken as lost mid-call."""
+    return timedelta(seconds=2 * settings.ORDERS_SHIPPING_API_TIMEOUT + 30)
+
+
+@transaction.atomic
+def _shipping_attempt_claim(*, order_id: int) -> ShippingAttempt | None:
+    """Write the next attempt row before the call, or return None if no call may start now.
+
+    The order row is locked, so two deliveries of the task decide one after
+    the other: the second sees the first one's unfinished attempt and leaves.
+    The unique (order, number) constraint backs this up. An attempt left
+    unfinished past ``shipping_claim_stale_after()`` (its worker died during the
+    call) is closed as abandoned and the next one may start.
+    """
+    order = Order.objects.select_for_update(of=("self",)).filter(pk=order_id).first()
+    if order is None or order.shipping_status != ShippingStatus.PENDING:
+        logger.info("shipping: nothing to do for order %s", order_id)
+        return None
+    now = timezone.now()
+    last = order.shipping_attempts.order_by("-number").first()
+    if last is not None and last.finished_at is None:
+        if last.attempted_at > now - shipping_claim_stale_after():
+            logger.info("shipping: order %s attempt %d is in flight; this delivery leaves", order.number, last.number)
+            return None
+        last.finished_at, last.error = now, "abandoned: no outcome was recorded (the worker stopped during the call)"
+        last.save(update_fields=["finished_at", "error"])
+    attempt = ShippingAttempt.objects.create(order=order, number=last.number + 1 if last else 1)
+    Order.objects.filter(pk=order.pk).update(shipping_updated_at=now)
     return attempt
 
 

@@ -319,7 +319,15 @@ DEALS_CURRENT_CACHE_SECONDS = env.int("DEALS_CURRENT_CACHE_SECONDS", default=30)
 # --- orders ------------------------------------------------------------------
 
 ORDERS_MIN_TOTAL = Decimal(env.str("ORDERS_MIN_TOTAL", default="1.00"))
-ORDERS_SHIPPING_API_URL = env.str("ORDERS_SHIPPING_API_URL", default="https://jsonplaceholder.typicode.com/posts")
+# Printed on every receipt: the shop's name and the currency of all amounts (ISO 4217 code).
+ORDERS_SHOP_NAME = env.str("ORDERS_SHOP_NAME", default="Shop")
+ORDERS_CURRENCY = env.str("ORDERS_CURRENCY", default="EUR")
+# By default the stack's own stand-in of the shipping API (orders/standin.py), so a
+# shipped order completes offline. The web app serves on 127.0.0.1:$PORT; under
+# `make run` the Makefile passes this URL on, since honcho renumbers PORT per process.
+ORDERS_SHIPPING_API_URL = env.str(
+    "ORDERS_SHIPPING_API_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}/stand-in/shipping/"
+)
 ORDERS_SHIPPING_API_TIMEOUT = env.float("ORDERS_SHIPPING_API_TIMEOUT", default=5.0)
 # Exponential backoff of shipping API retries: base and cap in seconds (with full jitter).
 ORDERS_SHIPPING_RETRY_BACKOFF = env.int("ORDERS_SHIPPING_RETRY_BACKOFF", default=2)

@@ -10,8 +10,9 @@ from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
 from conftest import jwt_client, run_at_once
-from orders.models import Order, OrderItem, OrderStatus, Product
-from orders.services import OrderLineIn, order_create
+from orders.errors import ShippingApiError
+from orders.models import Order, OrderItem, OrderStatus, Product, ShippingAttempt, ShippingStatus
+from orders.services import OrderLineIn, order_create, order_notify_shipping
 from orders.tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -176,3 +177,20 @@ def test_product_deleted_while_an_order_for_it_commits_is_409(postgres):
     assert "appears in orders" in outcome["error"].message
     assert Product.objects.filter(pk=product.pk).exists()
     assert Order.objects.count() == 1
+
+
+@pytest.mark.parametrize("failures", [0, 1])
+def test_overlapping_deliveries_of_the_shipping_task_call_once(postgres, user, shipping_api, failures):
+    """A redelivered message that overlaps the running attempt (or its retry) must not call the API again."""
+    server = shipping_api(failures=failures, delay=0.5)
+    product = ProductFactory(stock=5)
+    order = order_create(user=user, lines=[OrderLineIn(product_id=product.pk, quantity=1)])
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.SHIPPED, shipping_status=ShippingStatus.PENDING)
+
+    results = run_at_once([lambda: order_notify_shipping(order_id=order.pk, final_attempt=False)] * 4)
+
+    assert len(server.requests) == 1
+    assert list(ShippingAttempt.objects.filter(order=order).values_list("number", "succeeded")) == [(1, not failures)]
+    assert sum(isinstance(r, ShippingAttempt) for r in results) == (0 if failures else 1)
+    assert sum(isinstance(r, ShippingApiError) for r in results) == failures
+    assert results.count(None) == 3

@@ -1,9 +1,10 @@
+from collections import OrderedDict
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -12,6 +13,8 @@ from orders.errors import InsufficientStock, InvalidTransition, ProductInUse
 from orders.models import Order, OrderItem, OrderStatus, Product, ShippingStatus
 from orders.services import (
     OrderLineIn,
+    _order_write,
+    _order_write_orm,
     order_create,
     order_status_change,
     order_sweep,
@@ -189,6 +192,34 @@ def test_order_create_locks_products_in_pk_order_before_updating(user, postgres)
     assert lock < update
     assert 'ORDER BY "orders_product"."id" ASC' in sql[lock]
     assert 'FOR UPDATE OF "orders_product"' in sql[lock]
+
+
+def test_order_write_paths_write_the_same_rows(user, postgres):
+    """The single PostgreSQL statement and the ORM's three statements: same order, lines and stock."""
+    a, b = ProductFactory(stock=50, price=Decimal("3.10")), ProductFactory(stock=50, price=Decimal("12.00"))
+    wanted = OrderedDict([(b.pk, 3), (a.pk, 2)])
+    products = {p.pk: p for p in Product.objects.filter(pk__in=[a.pk, b.pk])}
+    total = Decimal("42.20")
+
+    with transaction.atomic():
+        single = _order_write(user=user, total=total, wanted=wanted, products=products)
+    with transaction.atomic():
+        orm = _order_write_orm(user=user, total=total, wanted=wanted, products=products)
+
+    def rows(order):
+        fields = [f.attname for f in Order._meta.concrete_fields if f.attname not in ("id", "created_at", "updated_at")]
+        stored = Order.objects.filter(pk=order.pk)
+        items = OrderItem.objects.filter(order=order).order_by("product_id")
+        return (
+            stored.values(*fields).get(),
+            list(items.values_list("product_id", "product_name", "quantity", "price_at_purchase")),
+            stored.values_list("created_at", "updated_at").get() != (None, None),
+        )
+
+    assert rows(single) == rows(orm)
+    assert rows(single)[0]["total_price"] == total
+    assert dict(Product.objects.filter(pk__in=[a.pk, b.pk]).values_list("pk", "stock")) == {a.pk: 46, b.pk: 44}
+    assert Order.objects.filter(pk=single.pk).exists()
 
 
 def _order(user, product, quantity=2, status=OrderStatus.PENDING):

@@ -1,18 +1,22 @@
 """Celery tasks: receipts parsed back, emails over SMTP, shipping retries against a local HTTP server."""
 
 import io
+import re
 import socket
+from datetime import timedelta
 from decimal import Decimal
 from http import HTTPStatus
 
 import pytest
 from django.core import mail
+from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 from pypdf import PdfReader
 
 from conftest import broker_outage, free_port, jwt_client, wait_until
-from orders.models import Order, OrderEmail, ShippingStatus
-from orders.services import OrderLineIn, order_create
+from orders.models import Order, OrderEmail, ShippingAttempt, ShippingStatus
+from orders.services import OrderLineIn, order_create, shipping_claim_stale_after
 from orders.tasks import order_notify_shipping_task, order_receipt_task, order_sweep_task
 from orders.tests.factories import ProductFactory
 
@@ -43,7 +47,7 @@ def test_receipt_task_stores_pdf_and_records_and_sends_email(user):
     text = pdf_text(order)
     assert order.number in text
     assert "Tea pot" in text
-    assert "Total: 25.00" in text
+    assert re.search(r"Total\s+25\.00 EUR", text)
     email = OrderEmail.objects.get(order=order)
     assert (email.recipient, email.subject) == (user.email, f"Your order {order.number}")
     assert "Total: 25.00" in email.body
@@ -150,6 +154,42 @@ def test_shipping_timeout_is_recorded(user, settings):
     assert "ReadTimeout" in order.shipping_attempts.first().error
 
 
+def test_shipping_attempt_numbers_are_unique_per_order(user):
+    order = place(user, (ProductFactory(), 1))
+    ShippingAttempt.objects.create(order=order, number=1, finished_at=timezone.now())
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ShippingAttempt.objects.create(order=order, number=1)
+
+
+def test_shipping_attempt_in_flight_keeps_a_second_delivery_from_calling(user, shipping_api):
+    server = shipping_api(failures=0)
+    order = shipped(place(user, (ProductFactory(), 1)))
+    ShippingAttempt.objects.create(order=order, number=1)  # claimed by a delivery still calling
+
+    assert order_notify_shipping_task.apply(args=[order.pk]).successful()
+
+    assert (len(server.requests), order.shipping_attempts.count()) == (0, 1)
+
+
+def test_shipping_attempt_abandoned_by_a_lost_worker_is_closed_and_the_call_made(user, shipping_api):
+    server = shipping_api(failures=0)
+    order = shipped(place(user, (ProductFactory(), 1)))
+    lost = ShippingAttempt.objects.create(order=order, number=1)
+    ShippingAttempt.objects.filter(pk=lost.pk).update(
+        attempted_at=timezone.now() - shipping_claim_stale_after() - timedelta(seconds=1)
+    )
+
+    assert order_notify_shipping_task.apply(args=[order.pk]).successful()
+
+    attempts = list(order.shipping_attempts.values_list("number", "succeeded", "error"))
+    assert [(n, ok) for n, ok, _ in attempts] == [(1, False), (2, True)]
+    assert attempts[0][2].startswith("abandoned")
+    assert len(server.requests) == 1
+    order.refresh_from_db()
+    assert order.shipping_status == ShippingStatus.SUCCEEDED
+
+
 def test_shipping_task_ignores_orders_not_waiting(user, shipping_api):
     server = shipping_api(failures=0)
     order = place(user, (ProductFactory(), 1))
@@ -195,7 +235,7 @@ def test_worker_generates_receipt_and_retries_shipping(orders_worker, user, staf
     wait_until(lambda: Order.objects.get(pk=order_id).shipping_status == ShippingStatus.SUCCEEDED)
 
     order = Order.objects.get(pk=order_id)
-    assert "Total: 12.00" in pdf_text(order)
+    assert re.search(r"Total\s+12\.00 EUR", pdf_text(order))
     assert list(order.shipping_attempts.values_list("succeeded", flat=True)) == [False, False, True]
     receipt = customer.get(reverse("orders-api:order-receipt", args=[order_id]))
     assert (receipt.status_code, receipt["Content-Type"]) == (HTTPStatus.OK, "application/pdf")
