@@ -6,14 +6,9 @@ closes (every connection dropped, nothing listening), as when PostgreSQL goes do
 """
 
 import contextlib
-import os
 import selectors
 import socket
-import subprocess
-import sys
 import threading
-import urllib.error
-import urllib.request
 
 import pytest
 from django.conf import settings
@@ -21,7 +16,8 @@ from django.test import Client
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
-from conftest import BASE_DIR, free_port, wait_until
+from config.tests.server import gunicorn, http
+from conftest import free_port, wait_until
 
 
 class TcpProxy:
@@ -86,22 +82,12 @@ class TcpProxy:
                 sock.close()
 
 
-def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=20) as response:
-            return response.status, dict(response.headers), response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read().decode()
+def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict, str]:
+    return http(url, headers=headers)
 
 
-def _post(url: str, body: bytes) -> tuple[int, dict[str, str], str]:
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=20) as response:
-            return response.status, dict(response.headers), response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read().decode()
+def _post(url: str, body: bytes) -> tuple[int, dict, str]:
+    return http(url, body=body, headers={"Content-Type": "application/json"})
 
 
 @pytest.fixture
@@ -109,36 +95,12 @@ def server_behind_proxy(postgres, transactional_db, tmp_path):
     db = settings.DATABASES["default"]
     proxy = TcpProxy((db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432)))
     proxy.start()
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DJANGO_DEBUG": "1",  # the traceback page must not show even so
-        "DATABASE_URL": f"postgres://{db.get('USER') or 'postgres'}@127.0.0.1:{proxy.port}/{db['NAME']}",
-        "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
-    }
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1", "--threads", "2"],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def up():
-        try:
-            return _get(f"{base}/health/")[0] in (200, 503)
-        except OSError:
-            return False
-
+    database_url = f"postgres://{db.get('USER') or 'postgres'}@127.0.0.1:{proxy.port}/{db['NAME']}"
     try:
-        wait_until(up, timeout=30, interval=0.2)
-        yield base, proxy
+        # DEBUG on: the traceback page must not show even so.
+        with gunicorn(database_url=database_url, log=tmp_path / "server.log", env={"DJANGO_DEBUG": "1"}) as base:
+            yield base, proxy
     finally:
-        process.terminate()
-        process.wait(20)
         proxy.stop()
 
 
