@@ -1,9 +1,12 @@
 """Application errors raised by services, and the one handler that renders them."""
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
+
+from config.parsers import RequestBodyTooLarge
 
 
 class ApplicationError(Exception):
@@ -45,6 +48,9 @@ class UnsupportedMediaType(ApplicationError):
 
 
 def api_exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own answer would be its HTML 400 page.
+        exc = RequestBodyTooLarge()
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, ApplicationError):

@@ -2,7 +2,14 @@
 
 from django.db.models import QuerySet
 
+from config.filters import StrictFilterSet
 from files.models import File
+
+
+class FileFilter(StrictFilterSet):
+    class Meta:
+        model = File
+        fields = ["status", "kind"]
 
 
 def file_list(*, user) -> QuerySet[File]:

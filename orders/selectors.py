@@ -4,10 +4,11 @@ import django_filters
 from django.db.models import QuerySet
 
 from accounts.models import User
+from config.filters import IntegerFilter, StrictFilterSet
 from orders.models import Category, Order, OrderStatus, Product
 
 
-class ProductFilter(django_filters.FilterSet):
+class ProductFilter(StrictFilterSet):
     category = django_filters.ChoiceFilter(choices=Category.choices)
     min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte")
     max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte")
@@ -19,9 +20,9 @@ class ProductFilter(django_filters.FilterSet):
         fields = ["category", "min_price", "max_price", "search"]
 
 
-class AdminOrderFilter(django_filters.FilterSet):
+class AdminOrderFilter(StrictFilterSet):
     status = django_filters.ChoiceFilter(choices=OrderStatus.choices)
-    user = django_filters.NumberFilter(field_name="user_id", min_value=1)
+    user = IntegerFilter(field_name="user_id", min_value=1)
 
     class Meta:
         model = Order

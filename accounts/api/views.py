@@ -9,16 +9,18 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.views import TokenRefreshView
 
 from accounts.api.serializers import (
     LoginInputSerializer,
+    RefreshInputSerializer,
     RegisterInputSerializer,
     TokenPairOutputSerializer,
     UserOutputSerializer,
+    login_body_schema,
 )
 from accounts.services import user_create
 
-_400 = OpenApiResponse(description="Invalid input: the body names each bad field.")
 _429 = OpenApiResponse(description="Too many attempts; retry after the time given.")
 
 
@@ -38,7 +40,7 @@ class RegisterApi(PublicApi):
 
     @extend_schema(
         request=RegisterInputSerializer,
-        responses={201: UserOutputSerializer, 400: _400, 429: _429},
+        responses={201: UserOutputSerializer, 429: _429},
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
@@ -54,10 +56,9 @@ class LoginApi(PublicApi):
     throttle_scope = "login"
 
     @extend_schema(
-        request=LoginInputSerializer,
+        request={"application/json": login_body_schema()},
         responses={
             200: TokenPairOutputSerializer,
-            400: _400,
             401: OpenApiResponse(description="Wrong email/username or password."),
             429: _429,
         },
@@ -76,8 +77,23 @@ class LoginApi(PublicApi):
 
 class MeApi(APIView):
     @extend_schema(
-        responses={200: UserOutputSerializer, 401: OpenApiResponse(description="Not logged in.")},
+        responses={200: UserOutputSerializer},
         tags=["auth"],
     )
     def get(self, request: Request) -> Response:
         return Response(UserOutputSerializer(request.user).data)
+
+
+class RefreshApi(TokenRefreshView):
+    """simplejwt's refresh (rotating: the old refresh token is blacklisted)."""
+
+    @extend_schema(
+        request=RefreshInputSerializer,
+        responses={
+            200: TokenPairOutputSerializer,
+            401: OpenApiResponse(description="The refresh token is invalid, expired or already used."),
+        },
+        tags=["auth"],
+    )
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        return super().post(request, *args, **kwargs)

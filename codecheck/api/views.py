@@ -19,18 +19,15 @@ from codecheck.services import code_file_delete, code_file_overwrite, code_file_
 from config.pagination import PageNumberPagination, paginated_response
 
 _400 = OpenApiResponse(description="Not a .py file, not text, or no file sent; the body says which.")
-_401 = OpenApiResponse(description="Not authenticated.")
-_404 = OpenApiResponse(description="No such file, a deleted one, or another user's.")
 _413 = OpenApiResponse(description="The file is over CODECHECK_MAX_UPLOAD_BYTES.")
 _415 = OpenApiResponse(description="The body is not multipart/form-data.")
-_404_PAGE = OpenApiResponse(description="No such page.")
 
 
 class FileListApi(APIView):
     pagination_class = PageNumberPagination  # also tells the schema the list is paginated
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(responses={200: CodeFileOutputSerializer(many=True), 401: _401, 404: _404_PAGE}, tags=["codecheck"])
+    @extend_schema(responses={200: CodeFileOutputSerializer(many=True)}, tags=["codecheck"])
     def get(self, request: Request) -> Response:
         return paginated_response(self, request, code_file_list(user=request.user), CodeFileOutputSerializer)
 
@@ -40,7 +37,6 @@ class FileListApi(APIView):
             201: CodeFileOutputSerializer,
             200: OpenApiResponse(CodeFileOutputSerializer, description="An active file of this name was overwritten."),
             400: _400,
-            401: _401,
             413: _413,
             415: _415,
         },
@@ -59,13 +55,13 @@ class FileListApi(APIView):
 class FileDetailApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(responses={200: CodeFileOutputSerializer, 401: _401, 404: _404}, tags=["codecheck"])
+    @extend_schema(responses={200: CodeFileOutputSerializer}, tags=["codecheck"])
     def get(self, request: Request, pk: int) -> Response:
         return Response(CodeFileOutputSerializer(code_file_get(user=request.user, pk=pk)).data)
 
     @extend_schema(
         request={"multipart/form-data": CodeFileUploadInputSerializer},
-        responses={200: CodeFileOutputSerializer, 400: _400, 401: _401, 404: _404, 413: _413, 415: _415},
+        responses={200: CodeFileOutputSerializer, 400: _400, 413: _413, 415: _415},
         tags=["codecheck"],
         description="Overwrite the file's content with a new upload; its name stays, its version goes up.",
     )
@@ -76,7 +72,7 @@ class FileDetailApi(APIView):
         return Response(CodeFileOutputSerializer(code_file).data)
 
     @extend_schema(
-        responses={204: OpenApiResponse(description="Deleted; its checks stay."), 401: _401, 404: _404},
+        responses={204: OpenApiResponse(description="Deleted; its checks stay.")},
         tags=["codecheck"],
     )
     def delete(self, request: Request, pk: int) -> Response:
@@ -87,7 +83,7 @@ class FileDetailApi(APIView):
 class FileChecksApi(APIView):
     pagination_class = PageNumberPagination  # also tells the schema the list is paginated
 
-    @extend_schema(responses={200: CheckOutputSerializer(many=True), 401: _401, 404: _404}, tags=["codecheck"])
+    @extend_schema(responses={200: CheckOutputSerializer(many=True)}, tags=["codecheck"])
     def get(self, request: Request, pk: int) -> Response:
         code_file = code_file_get(user=request.user, pk=pk)
         return paginated_response(self, request, check_list_for_file(code_file=code_file), CheckOutputSerializer)
@@ -104,8 +100,6 @@ class CheckListApi(APIView):
         responses={
             200: CheckOutputSerializer(many=True),
             400: OpenApiResponse(description="A filter is not a boolean."),
-            401: _401,
-            404: _404_PAGE,
         },
         tags=["codecheck"],
     )

@@ -285,7 +285,8 @@ def test_schema_documents_the_codecheck_endpoints(api_client):
     paths = response.json()["paths"]
     assert set(paths["/api/codecheck/files/"]) == {"get", "post"}
     assert {"get", "put", "delete"} <= set(paths["/api/codecheck/files/{id}/"])
-    assert set(paths["/api/codecheck/files/{id}/"]["put"]["responses"]) == {"200", "400", "401", "404", "413", "415"}
+    put = paths["/api/codecheck/files/{id}/"]["put"]
+    assert set(put["responses"]) == {"200", "400", "401", "404", "413", "414", "415", "503"}
     assert {"200", "201", "400", "401", "413", "415"} <= set(paths["/api/codecheck/files/"]["post"]["responses"])
     assert "multipart/form-data" in paths["/api/codecheck/files/"]["post"]["requestBody"]["content"]
-    assert set(paths["/api/codecheck/checks/"]["get"]["responses"]) == {"200", "400", "401", "404"}
+    assert set(paths["/api/codecheck/checks/"]["get"]["responses"]) == {"200", "400", "401", "404", "414", "503"}

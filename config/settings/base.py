@@ -54,6 +54,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Inside SecurityMiddleware, so the answers it makes get the security headers too.
+    "config.middleware.ApiErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -157,6 +159,8 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_TEMP_DIR = env.str("DJANGO_FILE_UPLOAD_TEMP_DIR", default=None)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# A JSON request body nested deeper than this is refused with a 400.
+API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=32)
 
 # --- Email -----------------------------------------------------------------
 
@@ -191,6 +195,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
+    # JSON only by default (bounded in size and depth); upload views declare multipart themselves.
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
+    # Proxies in front of the app that append X-Forwarded-For: the client address
+    # used by throttles is the one the last of them saw. 0 trusts no header.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
         "register": env.str("THROTTLE_REGISTER", default="20/hour"),
         "login": env.str("THROTTLE_LOGIN", default="30/minute"),

@@ -16,9 +16,9 @@ def test_health_reports_every_part_ok(api_client):
 
 
 @pytest.mark.parametrize("part", ["database", "cache", "broker"])
-def test_health_names_the_part_that_is_down(api_client, monkeypatch, part):
+def test_health_names_the_part_that_is_down(api_client, monkeypatch, caplog, part):
     def down():
-        raise ConnectionError(f"{part} unreachable")
+        raise ConnectionError(f"{part} unreachable at 10.1.2.3")
 
     monkeypatch.setitem(health.CHECKS, part, down)
 
@@ -27,8 +27,11 @@ def test_health_names_the_part_that_is_down(api_client, monkeypatch, part):
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     body = response.json()
     assert body["status"] == "error"
-    assert body["checks"][part] == f"error: ConnectionError: {part} unreachable"
+    assert body["checks"][part] == "error"
     assert [name for name, state in body["checks"].items() if state != "ok"] == [part]
+    # Why it failed goes to the log, never to an anonymous caller.
+    assert "10.1.2.3" not in response.content.decode()
+    assert f"{part} unreachable at 10.1.2.3" in caplog.text
 
 
 def test_health_cache_check_fails_when_cache_loses_writes(api_client, settings):
@@ -37,14 +40,14 @@ def test_health_cache_check_fails_when_cache_loses_writes(api_client, settings):
     response = api_client.get(reverse("health"))
 
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
-    assert response.json()["checks"]["cache"].startswith("error: ConnectionError")
+    assert response.json()["checks"]["cache"] == "error"
 
 
 def test_health_broker_check_fails_on_unreachable_redis(api_client, broker_down):
     response = api_client.get(reverse("health"))
 
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
-    assert response.json()["checks"]["broker"].startswith("error:")
+    assert response.json()["checks"]["broker"] == "error"
 
 
 def test_unknown_api_url_is_a_json_404(api_client):

@@ -46,7 +46,7 @@ class DealsApi(CachedGetMixin, APIView):
         return DealsAnswer()
 
     @extend_schema(
-        responses={200: DealsReportOutputSerializer, 401: OpenApiResponse(description="Not logged in.")},
+        responses={200: DealsReportOutputSerializer},
         tags=["deals"],
         summary="The 5 customers who spent the most in the current data set",
     )
@@ -64,7 +64,6 @@ class DealsApi(CachedGetMixin, APIView):
                 description="The file was refused (nothing changed): bad or missing header, wrong column count, "
                 "bad total, quantity or date, empty, not UTF-8, over the size limit, or no `deals` field.",
             ),
-            401: OpenApiResponse(description="Not logged in."),
         },
         tags=["deals"],
         summary="Replace the data set with an uploaded deals.csv",

@@ -12,12 +12,10 @@ from rest_framework.views import APIView
 
 from files.api.serializers import FileOutputSerializer, FileUploadInputSerializer
 from files.models import File
-from files.selectors import file_get, file_list
+from files.selectors import FileFilter, file_get, file_list
 from files.services import file_delete, file_upload
 from files.upload_handlers import SizeLimitUploadHandler
 
-_401 = OpenApiResponse(description="Not logged in.")
-_404 = OpenApiResponse(description="No such file among yours.")
 TAGS = ["files"]
 UPLOAD_CHUNK_BYTES = 1024 * 1024
 
@@ -45,7 +43,6 @@ class FileUploadApi(APIView):
         responses={
             201: FileOutputSerializer,
             400: OpenApiResponse(description="No `file` field, an empty file, or a malformed multipart body."),
-            401: _401,
             413: OpenApiResponse(description="The file is over the upload limit (FILES_MAX_UPLOAD_BYTES)."),
             415: OpenApiResponse(description="The body is not multipart/form-data."),
         },
@@ -64,8 +61,6 @@ class FileUploadApi(APIView):
         responses={
             200: FileOutputSerializer(many=True),
             400: OpenApiResponse(description="A filter value is not one of the choices."),
-            401: _401,
-            404: OpenApiResponse(description="No such page."),
         },
         tags=TAGS,
         summary="Your files with their processing status (staff: everyone's)",
@@ -73,7 +68,7 @@ class FileUploadApi(APIView):
 )
 class FileListApi(generics.ListAPIView):
     serializer_class = FileOutputSerializer
-    filterset_fields = ["status", "kind"]
+    filterset_class = FileFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
@@ -82,9 +77,9 @@ class FileListApi(generics.ListAPIView):
 
 
 @extend_schema_view(
-    get=extend_schema(responses={200: FileOutputSerializer, 401: _401, 404: _404}, tags=TAGS),
+    get=extend_schema(responses={200: FileOutputSerializer}, tags=TAGS),
     delete=extend_schema(
-        responses={204: OpenApiResponse(description="Deleted, with its stored file."), 401: _401, 404: _404},
+        responses={204: OpenApiResponse(description="Deleted, with its stored file.")},
         tags=TAGS,
     ),
 )
@@ -109,7 +104,7 @@ def _get_or_404(request: Request, pk: int) -> File:
 
 class FileDownloadApi(APIView):
     @extend_schema(
-        responses={(200, "*/*"): OpenApiTypes.BINARY, 401: _401, 404: _404},
+        responses={(200, "*/*"): OpenApiTypes.BINARY},
         tags=TAGS,
         summary="Download the file as an attachment, under its original name",
     )
@@ -124,7 +119,7 @@ class FileDownloadApi(APIView):
 
 class FileThumbnailApi(APIView):
     @extend_schema(
-        responses={(200, "image/png"): OpenApiTypes.BINARY, 401: _401, 404: _404},
+        responses={(200, "image/png"): OpenApiTypes.BINARY},
         tags=TAGS,
         summary="The PNG thumbnail of a processed image",
     )

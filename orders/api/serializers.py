@@ -3,8 +3,10 @@
 from decimal import Decimal
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.fields import TextField
 from orders.models import Category, Order, OrderItem, OrderStatus, Product, ShippingAttempt
 from orders.services import OrderLineIn, minimum_total_message, order_lines_merge
 
@@ -18,11 +20,34 @@ class ProductOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "description", "price", "stock", "category", "created_at", "updated_at"]
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "decimal",
+        # 0.01 to 99999999.99, at most two decimals (leading zeros do not count).
+        "pattern": r"^0*(?:[1-9][0-9]{0,7}(?:\.[0-9]{1,2})?|0?\.(?:[1-9][0-9]?|0[1-9]))$",
+        "example": "19.99",
+    }
+)
+class PriceField(serializers.DecimalField):
+    """A price as a decimal string, 0.01 to 99999999.99."""
+
+    default_error_messages = {"invalid": 'Give the price as a string such as "19.99".'}
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=10, decimal_places=2, min_value=Decimal("0.01"), **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class ProductInputSerializer(serializers.Serializer):
-    # CharField trims whitespace and refuses blank values and NUL characters by itself.
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(allow_blank=True, required=False, default="")
-    price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0.01"))
+    # Trims whitespace and refuses blank values, NUL characters and non-strings.
+    name = TextField(max_length=200)
+    description = TextField(allow_blank=True, required=False, default="")
+    price = PriceField()
     stock = serializers.IntegerField(min_value=0, max_value=2_147_483_647)
     category = serializers.ChoiceField(choices=Category.choices)
 
