@@ -3,16 +3,16 @@
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from functools import partial
 from typing import BinaryIO
 
 from django.db import connection, transaction
 from psycopg.copy import QueuedLibpqWriter
 
 from accounts.models import User
+from config.cache import cache_invalidate
 from deals.models import CustomerItem, CustomerTotal, Deal, DealSet
 from deals.parsing import DealRow, iter_copy_csv, iter_deal_rows
-from deals.selectors import current_dataset_announce, current_dataset_forget
+from deals.selectors import REPORT_CACHE
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +50,7 @@ def deals_upload(*, file: BinaryIO, user: User | None = None, name: str = "") ->
         count = _copy_rows(file) if postgres else _insert_rows(iter_deal_rows(file))
         _aggregate(dealset.pk)
         _make_current(dealset, rows=count)
-        # Readers until the commit ask the database (and still see the old data set);
-        # right after it, the cache names the new one.
-        current_dataset_forget()
-        transaction.on_commit(partial(current_dataset_announce, dealset.token))
+        cache_invalidate(REPORT_CACHE)
     logger.info("deals: data set %s is current (%s rows from %r)", dealset.pk, count, name)
     return dealset
 
