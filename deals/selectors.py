@@ -58,6 +58,16 @@ def deals_report_slot() -> Slot:
 
 
 def deals_report() -> list[dict]:
-    """The report of the current data set, as the API sends it (empty with none)."""
-    current = dealset_current()
-    return [] if current is None else _report_build(current.pk)
+    """The report of the current data set, as the API sends it (empty with none).
+
+    Built by several statements, each with its own snapshot: an upload committing
+    in between removes the aggregates being read. They are removed only in the
+    commit that takes the current mark away, so a data set still current after the
+    build was whole during it; otherwise the report is built again."""
+    while True:
+        current = dealset_current()
+        if current is None:
+            return []
+        report = _report_build(current.pk)
+        if DealSet.objects.filter(pk=current.pk, is_current=True).exists():
+            return report
