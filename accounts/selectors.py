@@ -2,10 +2,8 @@
 
 from typing import Any
 
-from django.conf import settings
-
 from accounts.models import User
-from config.cache import CachedAnswer
+from config.cache import Slot
 
 
 def user_get_by_login(*, login: str) -> User | None:
@@ -18,21 +16,18 @@ def user_email_taken(*, email: str) -> bool:
     return User.objects.filter(email__iexact=email).exists()
 
 
-def user_answer(user_id: int) -> CachedAnswer:
-    """The cache slot of one user, for ``USER_CACHE_SECONDS`` under a generation that any
-    save or delete of the user bumps after commit (``accounts.signals``)."""
-    return CachedAnswer(
-        generation_key=user_generation_key(user_id),
-        key=f"accounts:user:{user_id}",
-        timeout=settings.USER_CACHE_SECONDS,
-    )
+def user_slot(user_id: int) -> Slot:
+    """The cache slot of one user, outdated by any save or delete of the user after
+    commit (``accounts.signals``)."""
+    return Slot(user_cache_name(user_id))
 
 
 def user_for_request(*, user_id: int, read: dict[str, Any] | None = None) -> User | None:
     """The user a request's token names, from the cache when it is current, so a
-    deactivated, demoted or deleted user is seen at once, never after the timeout.
-    ``read``: the user's cache keys already read (``user_answer(user_id).keys()``)."""
-    cached = user_answer(user_id)
+    deactivated, demoted or deleted user is seen at once (within
+    ``CACHE_TRUST_SECONDS`` if the cache lost the change, ``config.cache``).
+    ``read``: the user's cache keys already read (``user_slot(user_id).keys()``)."""
+    cached = user_slot(user_id)
     user = cached.get(read)
     if user is None:
         user = User.objects.filter(pk=user_id).first()
@@ -41,5 +36,5 @@ def user_for_request(*, user_id: int, read: dict[str, Any] | None = None) -> Use
     return user
 
 
-def user_generation_key(user_id: int) -> str:
-    return f"accounts:user:{user_id}:gen"
+def user_cache_name(user_id: int) -> str:
+    return f"accounts:user:{user_id}"

@@ -4,10 +4,10 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from accounts.models import User
-from accounts.selectors import user_generation_key
-from config.cache import generation_bump_on_commit
+from accounts.selectors import user_cache_name
+from config.cache import cache_invalidate
 
 
 @receiver([post_save, post_delete], sender=User, dispatch_uid="accounts_user_cache")
 def user_cache_invalidate(sender, instance: User, **kwargs) -> None:
-    generation_bump_on_commit(user_generation_key(instance.pk))
+    cache_invalidate(user_cache_name(instance.pk))

@@ -85,7 +85,7 @@ def run() -> None:
         return wrapper
 
     Task.publish_quietly = timed("publish", Task.publish_quietly)
-    generation_cache.generation_bump = timed("cache", generation_cache.generation_bump)
+    generation_cache._generation_bump = timed("cache", generation_cache._generation_bump)
 
     for lines in orders[:50]:  # warm up: connections to PostgreSQL, Redis and memcached, caches
         order_create(user=user, lines=lines)

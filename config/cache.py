@@ -1,37 +1,92 @@
-"""Cached answers that are never stale: O(1) invalidation by generation number.
+"""The one caching seam: cached GET answers and cached rows, kept true by generations.
 
-Every cached answer is stored with the generation number it was built under.
-A change bumps the generation (after its transaction commits), so older
-entries no longer match and are rebuilt. A reader that loaded old rows while a
-write was committing stores them with the old generation, which never matches
-again: no stale answer survives a commit. The generation and the entry are
-read in one cache round trip (``get_many``). If a generation key is missing
-(evicted, memcached restarted) a fresh, time-based one is created, never an
-old number reused.
+The request path of a cached GET (``GET /api/products/``, ``/api/orders/<id>/``,
+``/api/deals/``), whose view puts ``CachedGetMixin`` first and names its slot in
+``cache_slot(request)``:
+
+1. Fast path, before DRF's request machinery. A GET whose ``Accept`` can only mean
+   plain JSON, without ``?format=``, to a view without throttles, with a bearer
+   token: the view's own authenticator (one with ``authenticate_reading``, which
+   the view supplies; ``config`` imports no app) checks the token and reads the
+   user's slot and the answer's slot in one cache round trip. The view's own
+   permissions run, and a current answer goes out as the JSON bytes the renderer
+   made on the miss that stored it, with the headers DRF would send. Anything
+   else (a miss, a bad token, a failed permission) falls through to step 2, which
+   gives the same answer or error as it would have.
+2. Full path: plain DRF. After authentication, permissions and throttles
+   (``initial``), the slot is read; a current answer is served through DRF's
+   renderers (the browsable API, ``?format=``). Otherwise the view's plain
+   ``get()`` runs, and a 200 answer is stored as JSON bytes under the generation
+   read before the view touched the database. ``X-Cache`` says ``hit`` or ``miss``.
+
+Invalidation, the same for every product: a slot belongs to a *name*
+(``orders:products``, ``orders:order:7``, ``accounts:user:3``, ``deals:report``)
+whose generation number is kept in the cache beside its entries. A change calls
+``cache_invalidate(name)``, which bumps the generation once the transaction
+commits; entries stored under an older generation never match again. A reader
+that loaded old rows while a change was committing stored them under the old
+generation, so no stale answer survives a commit. Reads fetch the generation and
+the entry in one round trip (``get_many``).
+
+Faults. A bump can be lost: while memcached is down or frozen the client gives up
+(``ignore_exc``) and the write is gone, yet memcached may come back with its old
+data (a frozen server resumed, a network cut healed). So a generation is trusted
+for ``CACHE_TRUST_SECONDS`` only (default 5): it is stored with that expiry, an
+``incr`` keeps it, and a missing generation is replaced by a new random one that
+matches no entry. Every entry therefore stops being served at most
+``CACHE_TRUST_SECONDS`` (plus memcached's one-second clock) after the write that
+outdated it committed, bump lost or not: a deactivated or demoted user is
+refused, a product list or a deals report is rebuilt, within that bound. A cache
+that is down only costs speed: reads miss, every request takes the database.
 """
 
-import time
+import json
+import secrets
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
 
-GENERATION_TIMEOUT = 24 * 60 * 60
+if TYPE_CHECKING:
+    from rest_framework.views import APIView as _View
+else:
+    # Importing DRF's views loads the authentication classes, some of which read
+    # through this module: the mixin names its base only for the type checker.
+    _View = object
+
+CACHE_HEADER = "X-Cache"
+JSON_MEDIA_RANGES = {"application/json", "application/*", "*/*"}
 
 
-class CachedAnswer:
-    """One cache slot: ``get()`` returns the entry if it is current, ``set()`` stores a fresh one."""
+def _trust_seconds() -> int:
+    return settings.CACHE_TRUST_SECONDS
 
-    def __init__(self, *, generation_key: str, key: str, timeout: int):
-        self.generation_key, self.key, self.timeout = generation_key, key, timeout
+
+def _generation_key(name: str) -> str:
+    return f"{name}:gen"
+
+
+class Slot:
+    """One cached value of ``name`` (``variant`` tells apart the values one name
+    holds, such as one page of a list). ``get()`` returns it while current and
+    remembers the generation it read; ``set()`` stores a value built after that."""
+
+    def __init__(self, name: str, variant: str = ""):
+        self.generation_key = _generation_key(name)
+        self.key = f"{name}:v:{variant}"
         self.generation: int | None = None
 
     def keys(self) -> list[str]:
         return [self.generation_key, self.key]
 
     def get(self, values: dict[str, Any] | None = None) -> Any | None:
-        """The entry if current; ``values`` are this slot's keys already read (with others, in one round trip)."""
+        """The value if current; ``values``: this slot's keys already read (with others, in one round trip)."""
         values = cache.get_many(self.keys()) if values is None else values
         self.generation = values.get(self.generation_key)
         if self.generation is None:
@@ -42,28 +97,131 @@ class CachedAnswer:
             return entry[1]
         return None
 
-    def set(self, data: Any) -> None:
-        # The generation read before the database was: if a change committed
-        # since, this entry is already outdated and will never be served.
-        cache.set(self.key, (self.generation, data), self.timeout)
+    def set(self, value: Any) -> None:
+        # Under the generation read before the database was: if a change committed
+        # since, this entry is already outdated and is never served.
+        if self.generation is not None:
+            cache.set(self.key, (self.generation, value), _trust_seconds())
 
 
 def _generation_create(key: str) -> int:
-    value = time.time_ns()
+    value = secrets.randbits(62)  # matches no entry ever stored
     # add() keeps a generation another process created meanwhile.
-    if not cache.add(key, value, GENERATION_TIMEOUT):
+    if not cache.add(key, value, _trust_seconds()):
         value = cache.get(key, value)
     return int(value)
 
 
-def generation_bump(key: str) -> None:
+def _generation_bump(key: str) -> None:
     try:
         cache.incr(key)
     except ValueError:
-        # Missing key (or memcached down): start a new, never-used generation.
-        cache.set(key, time.time_ns(), GENERATION_TIMEOUT)
+        # Missing (the next reader creates a fresh one) or the cache is failing:
+        # one more try to remove it; if that is lost too, the expiry bounds it.
+        cache.delete(key)
 
 
-def generation_bump_on_commit(key: str) -> None:
-    """Outdate every answer cached under ``key`` once the current transaction commits."""
-    transaction.on_commit(partial(generation_bump, key))
+def cache_invalidate(name: str) -> None:
+    """Outdate every value cached under ``name`` once the current transaction commits."""
+    transaction.on_commit(partial(_generation_bump, _generation_key(name)))
+
+
+def json_bytes(data: Any) -> bytes:
+    """What DRF's JSON renderer sends for ``data``: the form a cached answer is kept in."""
+    return JSONRenderer().render(data)
+
+
+def accepts_json_only(request: HttpRequest) -> bool:
+    """True when content negotiation can only pick plain JSON: no Accept header, or one
+    whose every media range is JSON or a wildcard (a browser's text/html is not),
+    with no parameter but ``q`` (``indent=4`` would change the rendering)."""
+    # META, not request.headers: that builds a dict of every header to read one.
+    for media_range in request.META.get("HTTP_ACCEPT", "").split(","):
+        media_type, *params = (piece.strip().lower() for piece in media_range.split(";"))
+        if not media_type and not params:
+            continue
+        if media_type not in JSON_MEDIA_RANGES or any(not param.startswith("q=") for param in params):
+            return False
+    return True
+
+
+class ReadingAuthenticator(Protocol):
+    """An authenticator that reads the request's user and ``keys`` in one cache round
+    trip: ``(user, auth, values read)``, None without credentials of its kind, an
+    ``APIException`` for bad ones."""
+
+    def authenticate_reading(self, request: HttpRequest, keys: list[str]) -> tuple[Any, Any, dict[str, Any]] | None: ...
+
+
+class _Hit(Exception):
+    def __init__(self, body: bytes):
+        self.body = body
+
+
+class CachedGetMixin(_View):
+    """Put first in an API view's bases and name the GET answer's slot in
+    ``cache_slot(request)`` (None: not cached). The view's ``get()`` stays plain DRF."""
+
+    _slot: Slot | None = None
+    _hit = False
+
+    def cache_slot(self, request: Request) -> Slot | None:
+        raise NotImplementedError
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs):
+        if request.method == "GET":
+            self.args, self.kwargs = args, kwargs  # what DRF's dispatch sets first, for cache_slot
+            response = self._fast_hit(request)
+            if response is not None:
+                return response
+        return super().dispatch(request, *args, **kwargs)
+
+    def _fast_hit(self, request: HttpRequest) -> HttpResponse | None:
+        if "format" in request.GET or not accepts_json_only(request) or self.get_throttles():
+            return None
+        # hasattr, not isinstance of the runtime-checkable protocol: that walks its members.
+        found = next((a for a in self.get_authenticators() if hasattr(a, "authenticate_reading")), None)
+        if found is None:
+            return None
+        authenticator = cast(ReadingAuthenticator, found)
+        api_request = Request(request)
+        slot = self.cache_slot(api_request)
+        if slot is None:
+            return None
+        try:
+            authenticated = authenticator.authenticate_reading(request, slot.keys())
+            if authenticated is None:
+                return None  # no bearer token: sessions take the full path
+            api_request.user, api_request.auth, read = authenticated
+            if not all(permission.has_permission(api_request, self) for permission in self.get_permissions()):
+                return None
+        except Exception:
+            return None  # the full path gives the same 401, 403, 404 or error itself
+        body = slot.get(read)
+        if body is None:
+            return None
+        return HttpResponse(
+            body, content_type="application/json", headers={**self.default_response_headers, CACHE_HEADER: "hit"}
+        )
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method == "GET":
+            self._slot = self.cache_slot(request)
+            body = None if self._slot is None else self._slot.get()
+            if body is not None:
+                raise _Hit(body)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, _Hit):
+            self._hit = True
+            return Response(json.loads(exc.body))
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request: Request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self._slot is not None and response.status_code == 200:
+            if not self._hit:
+                self._slot.set(json_bytes(response.data))
+            response[CACHE_HEADER] = "hit" if self._hit else "miss"
+        return response

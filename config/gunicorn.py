@@ -16,6 +16,8 @@ The shape, measured on 2 cores (docs/benchmarks.md, "Server shape"):
   worker holding every connection uses one core of two.
 """
 
+import contextlib
+import gc
 import os
 from collections.abc import Mapping
 
@@ -30,8 +32,35 @@ worker_class = "gthread"
 workers = worker_count()
 threads = int(os.environ.get("GUNICORN_THREADS") or 4)
 reuse_port = True
-# Django is loaded once, before the fork, and every worker starts warm (config/wsgi.py).
+# Django is loaded once, before the fork, and every worker starts warm (``when_ready``).
 preload_app = True
 # The workers' heartbeat file: on a disk it can block a worker while the disk is
 # busy (right after a big load, say); shared memory never does.
 worker_tmp_dir = "/dev/shm"  # noqa: S108  (gunicorn creates its own private file there)
+
+
+def warm_up() -> None:
+    """Import every view and build the URL resolver now rather than in a worker's
+    first request (a stall for every connection that worker holds), then keep
+    everything loaded so far (Django, the apps, their modules: it lives as long as
+    the process) out of the collector's full passes, which scan it all while every
+    thread of the worker waits, and out of copy-on-write after the fork."""
+    from django.urls import Resolver404, get_resolver
+
+    # Another URLconf (the benchmarks' reference app) may have no /health/: every
+    # pattern was loaded all the same.
+    with contextlib.suppress(Resolver404):
+        get_resolver().resolve("/health/")
+    gc.freeze()
+
+
+def when_ready(server) -> None:
+    """In the master, after the preloaded app, before the workers fork: once for all."""
+    if server.cfg.preload_app:
+        warm_up()
+
+
+def post_worker_init(worker) -> None:
+    """Without preloading each worker loads the app itself: warm it there."""
+    if not worker.cfg.preload_app:
+        warm_up()

@@ -31,13 +31,10 @@ class Deal(models.Model):
     """One row of an uploaded file. No foreign-key constraint and, on PostgreSQL, no
     index at all (migration 0002 drops the primary key's; ids stay unique by the
     identity column): COPY of a million rows must not pay a trigger or an index
-    insert per row, and only the aggregation reads these rows, all at once. Only
-    the current data set's rows exist; ``deals.services`` removes them with their
-    data set."""
+    insert per row, and only the aggregation reads these rows, all at once. The
+    table holds the rows of the upload being loaded or last accepted and nothing
+    else (``deals.services`` empties it first), so a row names no data set."""
 
-    dataset = models.ForeignKey(
-        DealSet, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
-    )
     customer = models.TextField()
     item = models.TextField()
     total = models.DecimalField(max_digits=12, decimal_places=2)

@@ -1,16 +1,12 @@
-"""Reads of deals: the top-5 customers report of the current data set, cached."""
+"""Reads of deals: the top-5 customers report of the current data set."""
 
-import json
 from decimal import Decimal
-from typing import Any
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, F, Window
 from django.db.models.functions import Collate
 
-from config.cached_get import json_bytes
+from config.cache import Slot
 from deals.models import CustomerItem, CustomerTotal, DealSet
 
 # The report is the top 5 customers (SPEC); ingest keeps the items of these five only.
@@ -54,59 +50,25 @@ def _report_build(dataset_id: int) -> list[dict]:
     ]
 
 
-# Which data set is current (its token), and the answer of the one it was built for.
-CURRENT_KEY = "deals:current"
-# The answer's JSON bytes with its data set's token ("v2"; v1 entries held the report's data).
-ANSWER_KEY = "deals:answer:v2"
+# The report's cache name (``config.cache``): an accepted upload outdates it.
+REPORT_CACHE = "deals:report"
 
 
-class DealsAnswer:
-    """The cached answer of ``GET /api/deals/``, served only when it was built for the
-    data set the cache says is current; both are read in one round trip."""
-
-    def keys(self) -> list[str]:
-        return [CURRENT_KEY, ANSWER_KEY]
-
-    def get(self, values: dict[str, Any] | None = None) -> bytes | None:
-        values = cache.get_many(self.keys()) if values is None else values
-        current, entry = values.get(CURRENT_KEY), values.get(ANSWER_KEY)
-        return entry[1] if current is not None and entry is not None and entry[0] == current else None
-
-
-def current_dataset_forget() -> None:
-    cache.delete(CURRENT_KEY)
-
-
-def current_dataset_announce(token) -> None:
-    """Tell readers which data set is current: called once its upload has committed.
-    A failed write deletes the key (Django's memcached ``set``), so readers ask the
-    database; the short timeout bounds what a write lost to a frozen cache can do."""
-    cache.set(CURRENT_KEY, str(token), settings.DEALS_CURRENT_CACHE_SECONDS)
-
-
-def deals_answer() -> tuple[bytes, bool]:
-    """The JSON answer ``{"response": [...]}`` of the current data set, built and cached
-    on a miss. The entry carries its data set's token (a UUID no other data set ever
-    has, even after the database is recreated) and is served only while that data
-    set is current, so an accepted upload makes the next read build the new answer.
-    Returns the answer and whether it came from the cache."""
-    current = dealset_current()
-    if current is None:
-        return json_bytes({"response": []}), False
-    token = str(current.token)
-    values = cache.get_many([CURRENT_KEY, ANSWER_KEY])
-    built_for, answer = values.get(ANSWER_KEY) or (None, b"")
-    hit = built_for == token
-    if not hit:
-        answer = json_bytes({"response": _report_build(current.pk)})
-        cache.set(ANSWER_KEY, (token, answer), settings.DEALS_REPORT_CACHE_SECONDS)
-    if CURRENT_KEY not in values:
-        # add, not set: a reader that saw an older data set must not overwrite the
-        # token an upload has announced since.
-        cache.add(CURRENT_KEY, token, settings.DEALS_CURRENT_CACHE_SECONDS)
-    return answer, hit
+def deals_report_slot() -> Slot:
+    return Slot(REPORT_CACHE)
 
 
 def deals_report() -> list[dict]:
-    """The report of the current data set, as the API sends it."""
-    return json.loads(deals_answer()[0])["response"]
+    """The report of the current data set, as the API sends it (empty with none).
+
+    Built by several statements, each with its own snapshot: an upload committing
+    in between removes the aggregates being read. They are removed only in the
+    commit that takes the current mark away, so a data set still current after the
+    build was whole during it; otherwise the report is built again."""
+    while True:
+        current = dealset_current()
+        if current is None:
+            return []
+        report = _report_build(current.pk)
+        if DealSet.objects.filter(pk=current.pk, is_current=True).exists():
+            return report

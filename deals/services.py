@@ -3,16 +3,16 @@
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from functools import partial
 from typing import BinaryIO
 
 from django.db import connection, transaction
 from psycopg.copy import QueuedLibpqWriter
 
 from accounts.models import User
+from config.cache import cache_invalidate
 from deals.models import CustomerItem, CustomerTotal, Deal, DealSet
 from deals.parsing import DealRow, iter_copy_csv, iter_deal_rows
-from deals.selectors import REPORT_SIZE, current_dataset_announce, current_dataset_forget
+from deals.selectors import REPORT_CACHE, REPORT_SIZE
 
 logger = logging.getLogger(__name__)
 
@@ -46,23 +46,20 @@ def deals_upload(*, file: BinaryIO, user: User | None = None, name: str = "") ->
             # without a WHERE at once), and a rollback brings them back.
             cursor.execute(f'TRUNCATE "{_DEAL}"' if postgres else f'DELETE FROM "{_DEAL}"')  # noqa: S608
         dealset = DealSet.objects.create(uploaded_by=user, original_name=name[:255])
-        count = _copy_rows(dealset.pk, file) if postgres else _insert_rows(dealset.pk, iter_deal_rows(file))
+        count = _copy_rows(file) if postgres else _insert_rows(iter_deal_rows(file))
         _aggregate(dealset.pk)
         _make_current(dealset, rows=count)
-        # Readers until the commit ask the database (and still see the old data set);
-        # right after it, the cache names the new one.
-        current_dataset_forget()
-        transaction.on_commit(partial(current_dataset_announce, dealset.token))
+        cache_invalidate(REPORT_CACHE)
     logger.info("deals: data set %s is current (%s rows from %r)", dealset.pk, count, name)
     return dealset
 
 
-def _copy_rows(dataset_id: int, file: BinaryIO) -> int:
+def _copy_rows(file: BinaryIO) -> int:
     """COPY the validated CSV into the raw table, in the file's column order.
 
     The table is empty and locked (TRUNCATE above) and has no index to maintain
-    (migration 0002), as PostgreSQL's "Populating a Database" advises. The data set
-    id comes from a column default set for this load, so quote-free blocks go to
+    (migration 0002), as PostgreSQL's "Populating a Database" advises. Its rows name
+    no data set (it only ever holds this upload), so quote-free blocks go to
     PostgreSQL as they are, with no per-row Python work. A ``DealsFileError`` raised
     by the validating iterator aborts the COPY (psycopg sends CopyFail) and, with
     it, the transaction."""
@@ -70,7 +67,6 @@ def _copy_rows(dataset_id: int, file: BinaryIO) -> int:
     columns = ", ".join(f'"{name}"' for name in names)  # validated: exactly the five column names
     count = 0
     with connection.cursor() as cursor:
-        cursor.execute(f'ALTER TABLE "{_DEAL}" ALTER COLUMN dataset_id SET DEFAULT {int(dataset_id)}')
         raw = cursor.cursor  # psycopg's own cursor, under Django's wrapper
         # The queued writer sends from a thread: the socket I/O overlaps the parsing.
         sql = f'COPY "{_DEAL}" ({columns}) FROM STDIN (FORMAT csv)'
@@ -80,14 +76,13 @@ def _copy_rows(dataset_id: int, file: BinaryIO) -> int:
             for text, rows in chunks:
                 copy.write(text)
                 count += rows
-        cursor.execute(f'ALTER TABLE "{_DEAL}" ALTER COLUMN dataset_id DROP DEFAULT')
     return count
 
 
-def _insert_rows(dataset_id: int, rows: Iterable[DealRow]) -> int:
+def _insert_rows(rows: Iterable[DealRow]) -> int:
     """SQLite: parameterised inserts in batches, with dates stored as Django stores them."""
     adapt = connection.ops.adapt_datetimefield_value
-    sql = f'INSERT INTO "{_DEAL}" (dataset_id, customer, item, total, quantity, date) VALUES (?,?,?,?,?,?)'  # noqa: S608
+    sql = f'INSERT INTO "{_DEAL}" (customer, item, total, quantity, date) VALUES (?,?,?,?,?)'  # noqa: S608
     count = 0
     batch: list[tuple] = []
     with connection.cursor() as cursor:
@@ -96,7 +91,7 @@ def _insert_rows(dataset_id: int, rows: Iterable[DealRow]) -> int:
             when = datetime.fromisoformat(date)
             if when.tzinfo is None:
                 when = when.replace(tzinfo=UTC)
-            batch.append((dataset_id, customer, item, total, int(quantity), adapt(when)))
+            batch.append((customer, item, total, int(quantity), adapt(when)))
             if len(batch) >= SQLITE_BATCH_ROWS:
                 raw.executemany(sql, batch)
                 count += len(batch)
@@ -120,17 +115,16 @@ def _aggregate(dataset_id: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f'INSERT INTO "{_TOTAL}" (dataset_id, customer, spent_cents) '  # noqa: S608
-            f'SELECT dataset_id, customer, {sum_cents} FROM "{_DEAL}" '
-            "WHERE dataset_id = %s GROUP BY dataset_id, customer",
+            f'SELECT %s, customer, {sum_cents} FROM "{_DEAL}" GROUP BY customer',
             [dataset_id],
         )
         cursor.execute(
             f'INSERT INTO "{_ITEM}" (dataset_id, customer, item, spent_cents) '  # noqa: S608
-            f'SELECT dataset_id, customer, item, {sum_cents} FROM "{_DEAL}" '
-            "WHERE dataset_id = %s AND customer IN ("
+            f'SELECT %s, customer, item, {sum_cents} FROM "{_DEAL}" '
+            "WHERE customer IN ("
             f'  SELECT customer FROM "{_TOTAL}" WHERE dataset_id = %s '
             f"  ORDER BY spent_cents DESC, customer LIMIT {REPORT_SIZE}"
-            ") GROUP BY dataset_id, customer, item",
+            ") GROUP BY customer, item",
             [dataset_id, dataset_id],
         )
 
@@ -146,16 +140,15 @@ def _aggregate_postgresql(dataset_id: int) -> None:
         # (0.69 s at 1M rows) instead of hashing the few thousand customers.
         cursor.execute("SET LOCAL enable_sort = off")
         cursor.execute(
-            f'SELECT customer, (SUM(total) * 100)::bigint FROM "{_DEAL}" WHERE dataset_id = %s GROUP BY customer',  # noqa: S608
-            [dataset_id],
+            f'SELECT customer, (SUM(total) * 100)::bigint FROM "{_DEAL}" GROUP BY customer'  # noqa: S608
         )
         totals = cursor.fetchall()
         # Python compares code points, as COLLATE "C" does for UTF-8 text.
         top = [customer for customer, _ in sorted(totals, key=lambda row: (-row[1], row[0]))[:REPORT_SIZE]]
         cursor.execute(
             f'SELECT customer, item, (SUM(total) * 100)::bigint FROM "{_DEAL}" '  # noqa: S608
-            "WHERE dataset_id = %s AND customer = ANY(%s) GROUP BY customer, item",
-            [dataset_id, top],
+            "WHERE customer = ANY(%s) GROUP BY customer, item",
+            [top],
         )
         items = cursor.fetchall()
         cursor.execute("SET LOCAL enable_sort = on")

@@ -1,41 +1,36 @@
-"""Cache of the product list and order detail, with O(1) invalidation by generation
-(``config.cache``: a change outdates every answer built before it commits)."""
+"""The cache slots of the product list and the order detail (``config.cache``: a
+change outdates every answer built before it commits)."""
 
 import hashlib
-from collections.abc import Iterable
 
-from config.cache import CachedAnswer, generation_bump_on_commit
+from rest_framework.request import Request
 
-PRODUCT_LIST_TIMEOUT = 5 * 60
-ORDER_DETAIL_TIMEOUT = 60
-PRODUCT_LIST_GENERATION_KEY = "orders:products:gen"
+from config.cache import Slot, cache_invalidate
 
-
-def _order_generation_key(order_id: int) -> str:
-    return f"orders:order:{order_id}:gen"
+PRODUCT_LIST = "orders:products"
 
 
-def product_list_answer(*, host: str, query: Iterable[tuple[str, object]]) -> CachedAnswer:
-    """One slot per normalized query (parameter order does not matter), shared by all users."""
-    raw = "&".join(f"{k}={v}" for k, v in sorted(query))
-    digest = hashlib.sha256(f"{host}|{raw}".encode()).hexdigest()[:32]
-    # The entry is the page's JSON bytes ("v2"; v1 entries held the page's data).
-    return CachedAnswer(
-        generation_key=PRODUCT_LIST_GENERATION_KEY, key=f"orders:products:v2:{digest}", timeout=PRODUCT_LIST_TIMEOUT
-    )
+def _order(order_id: int) -> str:
+    return f"orders:order:{order_id}"
 
 
-def order_detail_answer(*, order_id: int) -> CachedAnswer:
-    return CachedAnswer(
-        generation_key=_order_generation_key(order_id), key=f"orders:order:{order_id}", timeout=ORDER_DETAIL_TIMEOUT
-    )
+def product_list_slot(request: Request) -> Slot:
+    """One slot per normalized query (parameter order does not matter) and host (the
+    page's links name it), shared by all users."""
+    raw = "&".join(f"{k}={v}" for k, v in sorted(request.query_params.items()))
+    digest = hashlib.sha256(f"{request.build_absolute_uri('/')}|{raw}".encode()).hexdigest()[:32]
+    return Slot(PRODUCT_LIST, digest)
+
+
+def order_detail_slot(order_id: int) -> Slot:
+    return Slot(_order(order_id))
 
 
 def product_list_invalidate() -> None:
     """Outdate every cached product list once the current transaction commits."""
-    generation_bump_on_commit(PRODUCT_LIST_GENERATION_KEY)
+    cache_invalidate(PRODUCT_LIST)
 
 
 def order_detail_invalidate(*, order_id: int) -> None:
     """Outdate the cached detail of one order once the current transaction commits."""
-    generation_bump_on_commit(_order_generation_key(order_id))
+    cache_invalidate(_order(order_id))

@@ -130,12 +130,13 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.memcached.PyMemca
         }
     )
 CACHES["default"].setdefault("KEY_PREFIX", env.str("CACHE_KEY_PREFIX", default="app"))
+# How long a cached generation number is trusted (config/cache.py): the most a
+# cached answer or user can be stale after an invalidation lost to a cache fault.
+CACHE_TRUST_SECONDS = env.int("CACHE_TRUST_SECONDS", default=5)
 
 # --- Auth ------------------------------------------------------------------
 
 AUTHENTICATION_BACKENDS = ["accounts.backends.EmailOrUsernameBackend"]
-# How long a JWT request's user stays cached; any change to the user outdates it at once.
-USER_CACHE_SECONDS = env.int("USER_CACHE_SECONDS", default=300)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -319,11 +320,6 @@ CODECHECK_EMAIL_MAX_RETRIES = env.int("CODECHECK_EMAIL_MAX_RETRIES", default=5)
 # --- deals -------------------------------------------------------------------
 
 DEALS_MAX_UPLOAD_BYTES = env.int("DEALS_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
-# The report is cached with the current data set's token, so this only bounds memory use.
-DEALS_REPORT_CACHE_SECONDS = env.int("DEALS_REPORT_CACHE_SECONDS", default=24 * 3600)
-# How long the cache may say which data set is current without asking the database:
-# each accepted upload rewrites it after commit; this bounds a rewrite lost to the cache.
-DEALS_CURRENT_CACHE_SECONDS = env.int("DEALS_CURRENT_CACHE_SECONDS", default=30)
 
 # --- orders ------------------------------------------------------------------
 

@@ -9,12 +9,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deals.models import Deal, DealSet
-from deals.selectors import ANSWER_KEY, CURRENT_KEY
+from deals.selectors import deals_report_slot
 from deals.tests.helpers import MALFORMED, post_deals
 from deals.tests.oracle import csv_bytes, oracle_report, oracle_rows_from_csv
 from deals.tests.test_parsing import mangled_files
 
-pytestmark = pytest.mark.django_db
+# Cache invalidation runs after commit: these tests commit for real.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 WHEN = "2018-12-14 08:29:52.506166"
 FIRST = csv_bytes([["ann", "Ruby", "10", "1", WHEN], ["bob", "Ruby", "5.5", "1", WHEN]])
@@ -160,10 +161,9 @@ def test_report_is_cached_and_a_cache_hit_skips_the_aggregates(auth_client, djan
         hit = auth_client.get(reverse("deals-api:deals"))
 
     assert hit.json() == FIRST_REPORT
-    token = str(DealSet.objects.get().token)
-    assert cache.get(CURRENT_KEY) == token
-    built_for, answer = cache.get(ANSWER_KEY)
-    assert (built_for, json.loads(answer)) == (token, FIRST_REPORT)
+    slot = deals_report_slot()
+    generation, answer = cache.get(slot.key)
+    assert (generation, json.loads(answer)) == (cache.get(slot.generation_key), FIRST_REPORT)
 
 
 def test_cache_is_never_stale_after_an_upload(auth_client):

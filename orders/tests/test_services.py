@@ -114,8 +114,8 @@ def test_order_create_enforces_minimum_total(user, settings):
 def test_multi_line_order_decrements_every_product_and_invalidates_the_list_once(
     user, django_capture_on_commit_callbacks
 ):
-    from config.cache import generation_bump
-    from orders.cache import PRODUCT_LIST_GENERATION_KEY
+    from config.cache import _generation_bump
+    from orders.cache import PRODUCT_LIST
 
     a, b, c = (ProductFactory(stock=10, price=Decimal(price)) for price in ("1.25", "2.50", "4.00"))
 
@@ -128,8 +128,8 @@ def test_multi_line_order_decrements_every_product_and_invalidates_the_list_once
         (b.pk, 2, Decimal("2.50")),
         (c.pk, 3, Decimal("4.00")),
     ]
-    bumps = [cb for cb in callbacks if getattr(cb, "func", None) is generation_bump]
-    assert [cb.args for cb in bumps] == [(PRODUCT_LIST_GENERATION_KEY,)]
+    bumps = [cb for cb in callbacks if getattr(cb, "func", None) is _generation_bump]
+    assert [cb.args for cb in bumps] == [(f"{PRODUCT_LIST}:gen",)]
     assert queued_tasks(callbacks) == [("orders.tasks.order_receipt_task", (order.pk,))]
 
 

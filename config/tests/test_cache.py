@@ -1,7 +1,11 @@
-"""Cached GET answers served as stored bytes: the same answer as the full path, only to whom it may go."""
+"""The caching seam: stored bytes give the same answer as the full path, only to whom it may go."""
 
 import json
+import os
+import subprocess
+import sys
 from http import HTTPStatus
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -9,9 +13,8 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from config.cached_get import accepts_json_only
-from deals.models import DealSet
-from deals.selectors import CURRENT_KEY
+from config.cache import accepts_json_only
+from deals.selectors import deals_report_slot
 from deals.tests.helpers import WHEN, post_deals
 from deals.tests.oracle import csv_bytes
 from orders.tests.factories import ProductFactory
@@ -21,6 +24,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 PRODUCTS = reverse("orders-api:product-list")
 DEALS = reverse("deals-api:deals")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -163,13 +167,12 @@ def test_deals_without_a_data_set_answers_an_empty_report(auth_client):
     assert response.json() == {"response": []}
 
 
-def test_an_accepted_upload_names_its_data_set_in_the_cache_at_once(auth_client):
+def test_an_accepted_upload_outdates_the_cached_report_at_once(auth_client):
     post_deals(auth_client, csv_bytes([["ann", "Ruby", "10", "1", WHEN]]))
     _fill(auth_client, DEALS)
 
     assert post_deals(auth_client, csv_bytes([["cid", "Opal", "7", "1", WHEN]])).status_code == HTTPStatus.OK
 
-    assert cache.get(CURRENT_KEY) == str(DealSet.objects.get(is_current=True).token)
     assert auth_client.get(DEALS)["X-Cache"] == "miss"  # built for the new data set
     assert auth_client.get(DEALS)["X-Cache"] == "hit"
 
@@ -185,13 +188,25 @@ def test_a_rejected_upload_keeps_the_cached_answer(auth_client, django_assert_nu
     assert (after["X-Cache"], after.content) == ("hit", before.content)
 
 
-def test_an_evicted_current_mark_is_read_again_from_the_database(auth_client):
+def test_an_evicted_generation_is_replaced_by_a_new_one(auth_client):
     post_deals(auth_client, csv_bytes([["ann", "Ruby", "10", "1", WHEN]]))
     before = _fill(auth_client, DEALS)
-    cache.delete(CURRENT_KEY)  # evicted, or memcached restarted
+    cache.delete(deals_report_slot().generation_key)  # evicted, expired, or memcached restarted
 
     again = auth_client.get(DEALS)
 
-    assert again.content == before.content
-    assert cache.get(CURRENT_KEY) == str(DealSet.objects.get(is_current=True).token)
+    assert (again["X-Cache"], again.content) == ("miss", before.content)
     assert auth_client.get(DEALS)["X-Cache"] == "hit"
+
+
+def test_config_imports_no_app():
+    """The seam takes the authenticator from the view: ``config`` depends on no app."""
+    apps = ("accounts", "files", "codecheck", "deals", "orders")
+    code = "import sys, config.cache, config.memcached; print(sorted(m for m in sys.modules if m.split('.')[0] in %r))"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+
+    loaded = subprocess.run(
+        [sys.executable, "-c", code % (apps,)], env=env, capture_output=True, text=True, check=True, cwd=ROOT
+    )
+
+    assert loaded.stdout.strip() == "[]"

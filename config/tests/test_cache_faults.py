@@ -1,0 +1,135 @@
+"""After a cache fault a stale answer is served for at most ``CACHE_TRUST_SECONDS`` (plus
+memcached's one-second clock): a private memcached is killed and restarted, or frozen
+(SIGSTOP/SIGCONT) around the write whose invalidation it loses."""
+
+import signal
+import time
+import uuid
+from collections.abc import Callable
+from http import HTTPStatus
+
+import pytest
+from django.core.cache import caches
+from django.urls import reverse
+
+from config.tests.test_memcached import _start_memcached
+from conftest import free_port
+from orders.tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PRODUCTS = reverse("orders-api:product-list")
+ME = reverse("auth:me")
+TRUST = 2
+# memcached counts expiry in whole seconds of its own clock.
+BOUND = TRUST + 1 + 0.5
+# The production options (config/settings/base.py).
+OPTIONS = {
+    "ignore_exc": True,
+    "connect_timeout": 0.3,
+    "timeout": 0.3,
+    "no_delay": True,
+    "retry_attempts": 1,
+    "dead_timeout": 5,
+}
+
+
+@pytest.fixture
+def memcached(settings):
+    port = free_port()
+    holder = {"process": _start_memcached(port), "port": port}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "config.memcached.PersistentPyMemcacheCache",
+            "LOCATION": f"127.0.0.1:{port}",
+            "KEY_PREFIX": uuid.uuid4().hex,
+            "OPTIONS": OPTIONS,
+        }
+    }
+    settings.CACHE_TRUST_SECONDS = TRUST
+    yield holder
+    holder["process"].send_signal(signal.SIGCONT)
+    holder["process"].kill()
+    holder["process"].wait()
+
+
+def _frozen_during_the_write(memcached, write: Callable[[], None]) -> None:
+    memcached["process"].send_signal(signal.SIGSTOP)
+    try:
+        write()  # its invalidation after commit times out
+    finally:
+        memcached["process"].send_signal(signal.SIGCONT)
+
+
+def _frozen_just_before_the_write(memcached, write: Callable[[], None]) -> None:
+    memcached["process"].send_signal(signal.SIGSTOP)
+    caches["default"].get("anything")  # times out: the client skips the server for a while
+    memcached["process"].send_signal(signal.SIGCONT)
+    write()  # its invalidation is never sent, and memcached keeps every old entry
+
+
+def _killed_and_restarted(memcached, write: Callable[[], None]) -> None:
+    memcached["process"].kill()
+    memcached["process"].wait()
+    write()
+    memcached["process"] = _start_memcached(memcached["port"])
+
+
+FAULTS = [_frozen_during_the_write, _frozen_just_before_the_write, _killed_and_restarted]
+
+
+def _stale_for(read: Callable[[], bool], committed: float) -> list[float]:
+    """Poll ``read`` (True: a stale answer) until the bound has passed with room;
+    return when, after the commit, stale answers were served."""
+    stale = []
+    while (elapsed := time.monotonic() - committed) < BOUND + 2:
+        if read():
+            stale.append(round(elapsed, 2))
+        time.sleep(0.1)
+    return stale
+
+
+def _fill(client, url) -> None:
+    client.get(url)
+    assert client.get(url)["X-Cache"] == "hit"
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_a_product_change_lost_to_the_cache_is_seen_within_the_bound(memcached, auth_client, fault):
+    product = ProductFactory(stock=1)
+    _fill(auth_client, PRODUCTS)
+
+    def write():
+        product.stock = 4242
+        product.save()
+
+    fault(memcached, write)
+    committed = time.monotonic()
+
+    def stale() -> bool:
+        response = auth_client.get(PRODUCTS)
+        assert response.status_code == HTTPStatus.OK
+        return response.json()["results"][0]["stock"] != 4242
+
+    stale_at = _stale_for(stale, committed)
+    assert not stale_at or max(stale_at) <= BOUND, stale_at
+    assert not stale()
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_a_deactivation_lost_to_the_cache_locks_the_user_out_within_the_bound(memcached, user, auth_client, fault):
+    _fill(auth_client, PRODUCTS)  # the user's copy is cached with the page
+
+    def write():
+        user.is_active = False
+        user.save()
+
+    fault(memcached, write)
+    committed = time.monotonic()
+
+    def stale() -> bool:
+        return auth_client.get(PRODUCTS).status_code != HTTPStatus.UNAUTHORIZED
+
+    stale_at = _stale_for(stale, committed)
+    assert not stale_at or max(stale_at) <= BOUND, stale_at
+    assert auth_client.get(ME).status_code == HTTPStatus.UNAUTHORIZED
