@@ -185,6 +185,7 @@ class CeleryWorker:
                 "config",
                 "worker",
                 "--pool=prefork",
+                "--queues=critical,default",
                 "--concurrency=1",
                 "--without-gossip",
                 "--without-mingle",
