@@ -16,6 +16,7 @@ The shape, measured on 2 cores (docs/benchmarks.md, "Server shape"):
   worker holding every connection uses one core of two.
 """
 
+import logging
 import os
 from collections.abc import Mapping
 
@@ -35,3 +36,21 @@ preload_app = True
 # The workers' heartbeat file: on a disk it can block a worker while the disk is
 # busy (right after a big load, say); shared memory never does.
 worker_tmp_dir = "/dev/shm"  # noqa: S108  (gunicorn creates its own private file there)
+
+
+class _NoEmptyListenAddress(logging.Filter):
+    """With reuse_port the master opens no socket (each worker opens its own), so
+    its "Listening at:" line names none; ``when_ready`` logs the real address."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        empty = isinstance(record.args, tuple) and bool(record.args) and not record.args[0]
+        return not (str(record.msg).startswith("Listening at:") and empty)
+
+
+def on_starting(server) -> None:
+    logging.getLogger("gunicorn.error").addFilter(_NoEmptyListenAddress())
+
+
+def when_ready(server) -> None:
+    addresses = ", ".join(f"http://{host}:{port}" for host, port in server.cfg.address)
+    server.log.info("Listening at: %s (one socket per worker, reuse_port)", addresses)
