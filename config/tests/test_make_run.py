@@ -199,7 +199,7 @@ def test_embedded_defaults_serve_auth_and_process_uploads(embedded_system):
     assert re.search(r"^\S+ worker +\| .*critical@\S+ ready", output, re.MULTILINE)
     assert re.search(r"^\S+ worker-default +\| .*default@\S+ ready", output, re.MULTILINE)
     assert re.search(r"^\S+ beat +\| ", output, re.MULTILINE)
-    assert "filesystem://" in output  # the workers are on the serverless broker
+    assert "config.broker:Transport://" in output  # the workers are on the serverless broker
     with urllib.request.urlopen(f"http://127.0.0.1:{flower_port}/healthcheck", timeout=10) as flower:
         assert flower.read() == b"OK"
 
