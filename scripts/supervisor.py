@@ -136,12 +136,13 @@ class Supervisor:
         self.port = int(env.get("PORT") or 8000)
         self.children = [Child(name, command, env=env) for name, command in read_procfile(procfile).items()]
         self.stopping = False
+        self.stop_signal = 0
         self.web_ready = False
         self.exit_code = 0
 
     def request_stop(self, signum: int, _frame) -> None:
-        if not self.stopping:
-            say("supervisor", f"{signal.Signals(signum).name} received, stopping every process")
+        # Only a flag: the handler may interrupt this thread inside say(), holding its lock.
+        self.stop_signal = self.stop_signal or signum
         self.stopping = True
 
     def prepare_flower(self) -> None:
@@ -160,17 +161,20 @@ class Supervisor:
         return next((c for c in self.children if c.name == name), None)
 
     def run(self) -> int:
+        signal.signal(signal.SIGINT, self.request_stop)
+        signal.signal(signal.SIGTERM, self.request_stop)
         if not port_is_free(self.port):
             sys.stderr.write(busy_port_message(self.port) + "\n")
             return 1
         self.prepare_flower()
-        signal.signal(signal.SIGINT, self.request_stop)
-        signal.signal(signal.SIGTERM, self.request_stop)
         for child in self.children:
-            child.start()
+            if not self.stopping:
+                child.start()
         while not self.stopping:
             self.tick()
             time.sleep(0.2)
+        if self.stop_signal:
+            say("supervisor", f"{signal.Signals(self.stop_signal).name} received, stopping every process")
         self.stop_all()
         return self.exit_code
 
