@@ -235,6 +235,7 @@ SPECTACULAR_SETTINGS = {
 REDIS_URL = env.str("REDIS_URL", default="")
 # kombu warns on every connection whose URL has no host; the filesystem broker ignores it.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/")
+CELERY_BROKER_TRANSPORT: str | None = None  # from the URL's scheme
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport with whole-message writes and claims (config/broker.py).
     CELERY_BROKER_TRANSPORT = "config.broker:Transport"
