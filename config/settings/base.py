@@ -12,6 +12,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -279,6 +280,8 @@ CELERY_TASK_ALWAYS_EAGER = False
 # work never waits behind a backlog of emails, shipping calls or sweepers: "critical"
 # for file processing, codecheck runs and order receipts, "default" for the rest.
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Declared, so a worker started without -Q consumes both and a purge empties both.
+CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name), routing_key=name) for name in ("critical", "default"))
 CELERY_TASK_ROUTES = {
     "files.tasks.file_process_task": {"queue": "critical"},
     "codecheck.tasks.codecheck_run_task": {"queue": "critical"},
