@@ -11,6 +11,7 @@ reference when REDIS_URL is set. Prints figures, then one JSON line.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -100,6 +101,7 @@ def scenario(tasks: int, backlog: int) -> dict:
                 process.wait(30)
             except subprocess.TimeoutExpired:
                 process.kill()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def run_child(label: str, env_overrides: dict, tasks: int, backlog: int) -> dict:
@@ -118,6 +120,7 @@ def run_child(label: str, env_overrides: dict, tasks: int, backlog: int) -> dict
         timeout=900,
         check=False,
     )
+    shutil.rmtree(var_dir, ignore_errors=True)
     if result.returncode != 0:
         sys.exit(f"{label} failed:\n{result.stdout}\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
