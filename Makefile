@@ -4,9 +4,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
-# honcho renumbers PORT for each process (worker: PORT+100), so the worker is
-# told where the web app serves the shipping API stand-in.
-export ORDERS_SHIPPING_API_URL ?= http://127.0.0.1:$(PORT)/stand-in/shipping/
 
 .PHONY: run test lint format bench up install migrate superuser clean
 
@@ -22,10 +19,13 @@ migrate: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 
-## Whole system on embedded defaults: web (gunicorn), Celery worker and beat. Ctrl-C stops all.
-run: migrate
-	@echo "Serving on http://127.0.0.1:$(PORT)/  (API docs: /api/docs/, health: /health/)"
-	$(BIN)/honcho start -f Procfile
+## Whole system on embedded defaults: web (gunicorn), Celery workers, beat and Flower,
+## kept up by scripts/supervisor.py (a crashed process is restarted). Ctrl-C stops all.
+run: install
+	@$(BIN)/python scripts/supervisor.py --check-port
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@$(BIN)/python scripts/supervisor.py
 
 ## Lint, then the whole test suite with coverage (services are used when their URLs are set).
 test: install

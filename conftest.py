@@ -190,6 +190,7 @@ class CeleryWorker:
                 "config",
                 "worker",
                 "--pool=prefork",
+                "--queues=critical,default",
                 "--concurrency=1",
                 "--without-gossip",
                 "--without-mingle",

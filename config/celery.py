@@ -2,6 +2,7 @@
 
 import logging
 import os
+import time
 from functools import partial
 
 from celery import Celery, signals
@@ -43,14 +44,32 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+# Each task is logged once at INFO, when it ends (Celery's own per-task lines are
+# silenced in LOGGING); its start is at DEBUG. Retries and failures are warnings and errors.
+_started: dict[str, float] = {}
+
+
 @signals.task_prerun.connect
 def _log_start(task_id=None, task=None, args=None, **_):
-    logger.info("task started name=%s id=%s args=%s", task.name, task_id, args)
+    _started[task_id] = time.monotonic()
+    logger.debug("task started name=%s id=%s args=%s", task.name, task_id, args)
+
+
+@signals.task_postrun.connect
+def _forget_start(task_id=None, **_):
+    _started.pop(task_id, None)
+
+
+def _elapsed(task_id: str) -> float:
+    return time.monotonic() - _started.get(task_id, time.monotonic())
 
 
 @signals.task_success.connect
 def _log_success(sender=None, **_):
-    logger.info("task succeeded name=%s id=%s", sender.name, sender.request.id)
+    request = sender.request
+    logger.info(
+        "task succeeded name=%s id=%s args=%s in %.3fs", sender.name, request.id, request.args, _elapsed(request.id)
+    )
 
 
 @signals.task_retry.connect
@@ -59,5 +78,11 @@ def _log_retry(sender=None, request=None, reason=None, **_):
 
 
 @signals.task_failure.connect
-def _log_failure(sender=None, task_id=None, exception=None, **_):
-    logger.error("task failed name=%s id=%s error=%r", sender.name, task_id, exception)
+def _log_failure(sender=None, task_id=None, exception=None, traceback=None, **_):
+    logger.error(
+        "task failed name=%s id=%s error=%r",
+        sender.name,
+        task_id,
+        exception,
+        exc_info=(type(exception), exception, traceback) if exception is not None else None,
+    )

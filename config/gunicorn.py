@@ -18,6 +18,7 @@ The shape, measured on 2 cores (docs/benchmarks.md, "Server shape"):
 
 import contextlib
 import gc
+import logging
 import os
 from collections.abc import Mapping
 
@@ -55,12 +56,28 @@ def warm_up() -> None:
 
 
 def when_ready(server) -> None:
-    """In the master, after the preloaded app, before the workers fork: once for all."""
+    """In the master, after the preloaded app, before the workers fork: warm up once
+    for all, and log the real address (the master itself opens no socket)."""
     if server.cfg.preload_app:
         warm_up()
+    addresses = ", ".join(f"http://{host}:{port}" for host, port in server.cfg.address)
+    server.log.info("Listening at: %s (one socket per worker, reuse_port)", addresses)
 
 
 def post_worker_init(worker) -> None:
     """Without preloading each worker loads the app itself: warm it there."""
     if not worker.cfg.preload_app:
         warm_up()
+
+
+class _NoEmptyListenAddress(logging.Filter):
+    """With reuse_port the master opens no socket (each worker opens its own), so
+    its "Listening at:" line names none; ``when_ready`` logs the real address."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        empty = isinstance(record.args, tuple) and bool(record.args) and not record.args[0]
+        return not (str(record.msg).startswith("Listening at:") and empty)
+
+
+def on_starting(server) -> None:
+    logging.getLogger("gunicorn.error").addFilter(_NoEmptyListenAddress())

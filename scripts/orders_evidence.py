@@ -134,7 +134,8 @@ def start_worker(env_common: dict, db_url: str, log_path: Path) -> subprocess.Po
     env = {**os.environ, **env_common, "DATABASE_URL": db_url}
     worker = subprocess.Popen(  # noqa: S603  (our own argument list)
         [
-            *(sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--concurrency=1"),
+            *(sys.executable, "-m", "celery", "-A", "config", "worker", "--queues=critical,default"),
+            *("--loglevel=INFO", "--concurrency=1"),
             *("--without-gossip", "--without-mingle", "-n", name),
         ],
         cwd=BASE_DIR,

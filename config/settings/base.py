@@ -12,6 +12,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -165,7 +166,12 @@ API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=32)
 
 # --- Email -----------------------------------------------------------------
 
-vars().update(env.email_url("EMAIL_URL", default=f"filemail://{VAR_DIR / 'mail'}"))
+_email_url = env.str("EMAIL_URL", default=f"filemail://{VAR_DIR / 'mail'}")
+vars().update(env.email_url_config(_email_url))
+if _email_url.startswith("filemail:///"):
+    # django-environ drops the leading "/" of filemail:///abs/path, so the inbox
+    # would land under the working directory instead of where the URL says.
+    EMAIL_FILE_PATH = _email_url.removeprefix("filemail://").partition("?")[0]
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@example.com")
 
@@ -238,8 +244,12 @@ SPECTACULAR_SETTINGS = {
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
 
 REDIS_URL = env.str("REDIS_URL", default="")
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# kombu warns on every connection whose URL has no host; the filesystem broker ignores it.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/")
+CELERY_BROKER_TRANSPORT: str | None = None  # from the URL's scheme
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's filesystem transport with whole-message writes and claims (config/broker.py).
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
@@ -249,6 +259,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # How long a consumer sleeps when the folder is empty (kombu's default is 1 s,
+        # which capped the worker at about 2 tasks a second). A poll is one listdir.
+        "polling_interval": env.float("CELERY_BROKER_POLLING_INTERVAL", default=0.01),
     }
 else:
     # A frozen broker must not hang a request: fail fast, the sweepers re-drive.
@@ -273,6 +286,17 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=150)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = False
+# Two queues, each with its own workers (Procfile, docker-compose.yml), so time-critical
+# work never waits behind a backlog of emails, shipping calls or sweepers: "critical"
+# for file processing, codecheck runs and order receipts, "default" for the rest.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+# Declared, so a worker started without -Q consumes both and a purge empties both.
+CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name), routing_key=name) for name in ("critical", "default"))
+CELERY_TASK_ROUTES = {
+    "files.tasks.file_process_task": {"queue": "critical"},
+    "codecheck.tasks.codecheck_run_task": {"queue": "critical"},
+    "orders.tasks.order_receipt_task": {"queue": "critical"},
+}
 
 # --- files -------------------------------------------------------------------
 
@@ -328,8 +352,8 @@ ORDERS_MIN_TOTAL = Decimal(env.str("ORDERS_MIN_TOTAL", default="1.00"))
 ORDERS_SHOP_NAME = env.str("ORDERS_SHOP_NAME", default="Shop")
 ORDERS_CURRENCY = env.str("ORDERS_CURRENCY", default="EUR")
 # By default the stack's own stand-in of the shipping API (orders/standin.py), so a
-# shipped order completes offline. The web app serves on 127.0.0.1:$PORT; under
-# `make run` the Makefile passes this URL on, since honcho renumbers PORT per process.
+# shipped order completes offline. The web app serves on 127.0.0.1:$PORT, and
+# `make run`'s supervisor hands every process the same PORT.
 ORDERS_SHIPPING_API_URL = env.str(
     "ORDERS_SHIPPING_API_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}/stand-in/shipping/"
 )
@@ -363,5 +387,13 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # config/celery.py logs each task once, when it ends (a failure with its
+        # traceback); Celery's own "received", "succeeded", "raised" lines and
+        # beat's "Sending due task" would repeat it.
+        "celery.app.trace": {"level": "CRITICAL"},
+        "celery.worker.strategy": {"level": "WARNING"},
+        "celery.beat": {"level": "WARNING"},
+    },
 }

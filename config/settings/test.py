@@ -15,6 +15,7 @@ MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default="") or tempfile.mkdtemp(p
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 if CELERY_BROKER_URL == "memory://":
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    CELERY_BROKER_TRANSPORT = None  # base's filesystem transport goes with its filesystem:// URL
 if not env.str("CACHE_URL", default=""):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CACHES["default"]["KEY_PREFIX"] = f"test{os.getpid()}"

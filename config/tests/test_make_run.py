@@ -1,8 +1,11 @@
-"""`make run`'s Procfile on embedded defaults: no service URL, every process up."""
+"""`make run` on embedded defaults (no service URL): every process up, kept up by its supervisor."""
 
+import contextlib
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -48,11 +51,7 @@ def _upload(url: str, token: str, name: str, content: bytes) -> dict:
         return json.loads(response.read())
 
 
-@pytest.fixture
-def embedded_system(tmp_path: Path):
-    if not Path(BASE_DIR, ".venv/bin/honcho").exists():
-        pytest.skip("needs the project virtualenv (.venv) that `make` creates")
-    port, flower_port = free_port(), free_port()
+def _environment(tmp_path: Path, port: int, flower_port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES and not k.startswith("DJANGO_")}
     env.update(
         {
@@ -62,32 +61,100 @@ def embedded_system(tmp_path: Path):
             "DJANGO_SETTINGS_MODULE": "config.settings.base",
         }
     )
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, env=env, check=True, timeout=120
-    )
-    log = (tmp_path / "run.log").open("wb")
-    process = subprocess.Popen(
-        [str(BASE_DIR / ".venv/bin/honcho"), "start", "-f", "Procfile"],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    return env
+
+
+def _children(pid: int) -> list[int]:
+    """Every live descendant of ``pid``, from /proc."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            if _request(f"{base}/health/")[0] == 200:
-                break
+            fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
-            time.sleep(0.5)
-    yield base, tmp_path / "run.log", flower_port
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+class MakeRun:
+    """``make run`` after its migrate step: the supervisor and the Procfile's processes."""
+
+    def __init__(self, tmp_path: Path, port: int, flower_port: int):
+        tmp_path.mkdir(parents=True, exist_ok=True)
+        self.env = _environment(tmp_path, port, flower_port)
+        self.base = f"http://127.0.0.1:{port}"
+        self.log = tmp_path / "run.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "MakeRun":
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+            cwd=BASE_DIR,
+            env=self.env,
+            check=True,
+            timeout=120,
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "scripts/supervisor.py"],
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # as a terminal's foreground job: Ctrl-C goes to the group
+        )
+        wait_until(lambda: "Serving on" in self.output(), timeout=90, interval=0.3)
+        return self
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def pid_of(self, name: str) -> int:
+        """The newest pid the supervisor reported for process ``name``."""
+        return int(re.findall(rf"\| {re.escape(name)} started \(pid (\d+)\)", self.output())[-1])
+
+    def interrupt(self) -> int:
+        """Ctrl-C: SIGINT to the whole foreground process group; the exit code."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGINT)
+        return self.process.wait(40)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        leftovers = _children(self.process.pid)
+        try:
+            self.interrupt()
+        except subprocess.TimeoutExpired:
+            for pid in [self.process.pid, *leftovers]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def make_run(tmp_path: Path):
+    if not Path(BASE_DIR, ".venv/bin/celery").exists():
+        pytest.skip("needs the project virtualenv (.venv) that `make` creates")
+    runs: list[MakeRun] = []
+
+    def start(flower_port: int | None = None) -> MakeRun:
+        run = MakeRun(tmp_path / f"run{len(runs)}", free_port(), flower_port or free_port())
+        runs.append(run)
+        return run.start()
+
+    yield start
+    for run in runs:
+        run.stop()
+
+
+@pytest.fixture
+def embedded_system(make_run):
+    run = make_run()
+    return run.base, run.log, int(run.env["FLOWER_PORT"])
 
 
 def _listening_sockets(port: int) -> int:
@@ -129,8 +196,131 @@ def test_embedded_defaults_serve_auth_and_process_uploads(embedded_system):
     final = wait_until(processed_file)
     assert (final["kind"], final["result"]["words"], final["result"]["lines"]) == ("text", 4, 2)
     output = log.read_text()
-    assert "worker.1" in output
-    assert "beat.1" in output
-    assert "filesystem://" in output  # the worker is on the serverless broker
+    assert re.search(r"^\S+ worker +\| .*critical@\S+ ready", output, re.MULTILINE)
+    assert re.search(r"^\S+ worker-default +\| .*default@\S+ ready", output, re.MULTILINE)
+    assert re.search(r"^\S+ beat +\| ", output, re.MULTILINE)
+    assert "config.broker:Transport://" in output  # the workers are on the serverless broker
     with urllib.request.urlopen(f"http://127.0.0.1:{flower_port}/healthcheck", timeout=10) as flower:
         assert flower.read() == b"OK"
+
+
+def _health(base: str) -> int:
+    try:
+        return _request(f"{base}/health/")[0]
+    except OSError:
+        return 0
+
+
+@pytest.mark.e2e
+def test_a_busy_port_fails_at_once_and_says_which_and_what_to_do(make_run):
+    """With reuse_port a second server used to start "cleanly" and share the port."""
+    running = make_run()
+    port = running.env["PORT"]
+
+    for command in (["scripts/supervisor.py"], ["scripts/supervisor.py", "--check-port"]):
+        started = time.monotonic()
+        second = subprocess.run(
+            [sys.executable, *command], cwd=BASE_DIR, env=running.env, capture_output=True, text=True, timeout=30
+        )
+
+        assert second.returncode == 1
+        assert time.monotonic() - started < 5
+        assert f"Port {port} on 127.0.0.1 is already in use" in second.stderr
+        assert f"make run PORT={int(port) + 1}" in second.stderr
+    assert _health(running.base) == 200
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("name", ["worker", "worker-default", "beat"])
+def test_a_killed_worker_or_beat_is_restarted_while_web_serves(make_run, name):
+    run = make_run()
+    old_pid = run.pid_of(name)
+    statuses = []
+
+    os.kill(old_pid, signal.SIGKILL)
+    wait_until(lambda: statuses.append(_health(run.base)) or run.pid_of(name) != old_pid, timeout=30, interval=0.2)
+
+    assert set(statuses) == {200}
+    assert f"{name} killed by SIGKILL; restarting it" in run.output()
+    new_pid = run.pid_of(name)
+    if name.startswith("worker"):
+        queue = "critical" if name == "worker" else "default"
+        wait_until(lambda: re.search(rf"{queue}@\S+ ready", run.output().split(f"(pid {new_pid})", 1)[1]), 60)
+    time.sleep(2)
+    assert Path(f"/proc/{new_pid}").exists()  # it stays up
+    assert _health(run.base) == 200
+
+
+@pytest.mark.e2e
+def test_a_restarted_critical_worker_processes_uploads(make_run):
+    run = make_run()
+    os.kill(run.pid_of("worker"), signal.SIGKILL)
+    registered = _request(f"{run.base}/api/auth/register/", {"email": "k@example.com", "password": "correct-horse-9"})
+    token = _request(f"{run.base}/api/auth/login/", {"email": "k@example.com", "password": "correct-horse-9"})[1]
+
+    uploaded = _upload(f"{run.base}/api/upload/", token["access"], "notes.txt", b"one two\n")
+
+    assert registered[0] == 201
+    assert wait_until(
+        lambda: _request(f"{run.base}/api/files/{uploaded['id']}/", token=token["access"])[1]["processed"], 60
+    )
+
+
+@pytest.mark.e2e
+def test_a_busy_flower_port_moves_flower_and_the_stack_runs(make_run):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+
+        run = make_run(flower_port=busy)
+        moved = int(re.search(rf"Flower's port {busy} is busy; Flower uses (\d+) instead", run.output())[1])
+
+        def flower_answers():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{moved}/healthcheck", timeout=5) as flower:
+                    return flower.read() == b"OK"
+            except OSError:
+                return False
+
+        assert wait_until(flower_answers, timeout=60, interval=0.5)
+        assert _health(run.base) == 200
+        assert f"Flower http://127.0.0.1:{moved}/" in run.output()
+        for name in ("web", "worker", "worker-default", "beat"):
+            assert Path(f"/proc/{run.pid_of(name)}").exists()
+
+
+@pytest.mark.e2e
+def test_ctrl_c_stops_every_process_quietly(make_run):
+    run = make_run()
+    processes = _children(run.process.pid)
+    assert len(processes) >= 5
+
+    code = run.interrupt()
+
+    assert code == 0
+    time.sleep(1)
+    assert [pid for pid in processes if Path(f"/proc/{pid}").exists()] == []
+    tail = run.output().split("SIGINT received", 1)[1]
+    assert "Traceback" not in tail
+    assert "ERROR" not in tail
+    assert "all processes stopped" in tail
+
+
+@pytest.mark.e2e
+def test_the_log_says_each_thing_once(embedded_system):
+    base, log, _flower_port = embedded_system
+    _request(f"{base}/api/auth/register/", {"email": "log@example.com", "password": "correct-horse-9"})
+    token = _request(f"{base}/api/auth/login/", {"email": "log@example.com", "password": "correct-horse-9"})[1]
+    uploaded = _upload(f"{base}/api/upload/", token["access"], "a.txt", b"a b c\n")
+    wait_until(lambda: _request(f"{base}/api/files/{uploaded['id']}/", token=token["access"])[1]["processed"])
+    time.sleep(1)
+
+    output = log.read_text()
+
+    task_id = re.search(r"task succeeded name=files.tasks.file_process_task id=(\S+) args=\[\d+\] in ", output)[1]
+    assert output.count(task_id) == 1
+    assert "No hostname was supplied" not in output
+    assert not re.search(r"Listening at: +\(", output)
+    listening = output.index(f"Listening at: {base}")
+    assert output.index("Serving on") > listening

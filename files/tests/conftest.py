@@ -54,15 +54,16 @@ def broker_messages():
     def drain() -> list[tuple[str, list]]:
         messages = []
         with app.connection_for_read() as connection:
-            queue = connection.SimpleQueue(app.conf.task_default_queue)
-            while True:
-                try:
-                    message = queue.get(block=False)
-                except queue.Empty:
-                    break
-                messages.append((message.headers["task"], message.payload[0]))
-                message.ack()
-            queue.close()
+            for name in app.amqp.queues:  # critical and default
+                queue = connection.SimpleQueue(name)
+                while True:
+                    try:
+                        message = queue.get(block=False)
+                    except queue.Empty:
+                        break
+                    messages.append((message.headers["task"], message.payload[0]))
+                    message.ack()
+                queue.close()
         return messages
 
     yield drain

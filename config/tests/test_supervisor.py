@@ -1,0 +1,50 @@
+"""scripts/supervisor.py on its own: the port check and processes that keep crashing."""
+
+import os
+import socket
+import subprocess
+import sys
+
+from conftest import BASE_DIR, free_port
+
+sys.path.insert(0, str(BASE_DIR / "scripts"))
+from supervisor import port_is_free
+
+
+def test_a_port_shared_with_so_reuseport_counts_as_busy():
+    """gunicorn's workers listen with SO_REUSEPORT: a plain bind still sees them."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+
+        assert port_is_free(port) is False
+    assert port_is_free(port) is True
+
+
+def test_a_crash_looping_flower_is_left_stopped_and_anything_else_stops_all(tmp_path):
+    port = free_port()
+    procfile = tmp_path / "Procfile"
+    procfile.write_text(
+        f"web: {sys.executable} -m http.server ${{PORT}} --bind 127.0.0.1\n"
+        "flower: sh -c 'exit 3'\n"
+        "beat: sh -c 'sleep 0.5; exit 4'\n"
+    )
+    env = dict(os.environ, PORT=str(port), FLOWER_PORT=str(free_port()))
+
+    finished = subprocess.run(
+        [sys.executable, "scripts/supervisor.py", "--procfile", str(procfile)],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert finished.returncode == 1
+    assert finished.stdout.count("flower exited with code 3; restarting it") == 4
+    assert "WARNING: flower exited with code 3 and keeps failing; left stopped, the rest runs on" in finished.stdout
+    assert "ERROR: beat exited with code 4 and keeps failing at start; stopping everything" in finished.stdout
+    assert f"Serving on http://127.0.0.1:{port}/" in finished.stdout
+    assert port_is_free(port)  # web was stopped with the rest
