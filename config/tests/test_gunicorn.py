@@ -12,9 +12,10 @@ import config.wsgi
 print(gc.get_freeze_count(), "orders.api.views" in sys.modules)
 """
 HOOK = """
-import gc, sys, types
+import gc, logging, sys, types
 import config.wsgi, config.gunicorn
-config.gunicorn.when_ready(types.SimpleNamespace(cfg=types.SimpleNamespace(preload_app={preload})))
+cfg = types.SimpleNamespace(preload_app={preload}, address=[("127.0.0.1", 8000)])
+config.gunicorn.when_ready(types.SimpleNamespace(cfg=cfg, log=logging.getLogger("gunicorn.error")))
 print(gc.get_freeze_count(), "orders.api.views" in sys.modules)
 """
 
