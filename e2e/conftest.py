@@ -35,16 +35,26 @@ def mail_api_url() -> str:
     return env_or_skip("MAIL_API_URL")
 
 
-@pytest.fixture
-def credentials() -> dict:
-    """A new user's sign-up data, unique per test and per run."""
+def new_credentials() -> dict:
+    """Sign-up data unique per call and per run."""
     tag = uuid.uuid4().hex[:12]
     return {"email": f"e2e-{tag}@example.com", "password": f"e2e-{tag}-Correct-Horse"}
 
 
 @pytest.fixture
+def fresh_credentials() -> dict:
+    return new_credentials()
+
+
+@pytest.fixture(scope="session")
+def credentials() -> dict:
+    return new_credentials()
+
+
+@pytest.fixture(scope="session")
 def user_api(base_url: str, credentials: dict) -> Api:
-    """A newly signed-up, logged-in user."""
+    """A user signed up and logged in once per run: sign-ups are throttled per client
+    address (THROTTLE_REGISTER), and every request here comes from one."""
     response = requests.post(f"{base_url}/api/auth/register/", json=credentials, timeout=TIMEOUT)
     assert response.status_code == 201, response.text
     return login(base_url, credentials)

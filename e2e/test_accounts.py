@@ -7,7 +7,8 @@ import requests
 from e2e.support import TIMEOUT
 
 
-def test_sign_up_and_log_in(base_url, credentials):
+def test_sign_up_and_log_in(base_url, fresh_credentials):
+    credentials = fresh_credentials
     registered = requests.post(f"{base_url}/api/auth/register/", json=credentials, timeout=TIMEOUT)
     duplicate = requests.post(f"{base_url}/api/auth/register/", json=credentials, timeout=TIMEOUT)
     wrong = requests.post(
