@@ -8,7 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     VAR_DIR=/app/var
 
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends curl \
+    && apt-get install -y --no-install-recommends curl libmagic1 \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 1000 app
 
@@ -17,7 +17,11 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY --chown=app:app . .
-RUN mkdir -p /app/var/media /app/var/static && chown -R app:app /app/var
+# Static files are part of the image: every web replica serves the same set, and
+# starting one writes nothing (whitenoise serves them from /app/var/static).
+RUN python manage.py collectstatic --noinput --verbosity 0 \
+    && mkdir -p /app/var/media \
+    && chown -R app:app /app/var
 
 USER app
 EXPOSE 8000

@@ -38,6 +38,12 @@ preload_app = True
 # The workers' heartbeat file: on a disk it can block a worker while the disk is
 # busy (right after a big load, say); shared memory never does.
 worker_tmp_dir = "/dev/shm"  # noqa: S108  (gunicorn creates its own private file there)
+# Idle keep-alive connections stay open this long (gunicorn's default is 2 s). A
+# client polling every 2 s on one connection otherwise races the server's close
+# and gets "Remote end closed connection without response"; 75 s outlasts common
+# polling intervals and a load balancer's 60 s idle timeout, so the proxy, not
+# gunicorn, closes an idle upstream connection.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE") or 75)
 
 
 def warm_up() -> None:
