@@ -177,7 +177,11 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@example.com"
 
 # --- Security (production profile: DJANGO_DEBUG=off) ------------------------
 
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Proxies in front of the app (the TLS proxy of docs/deployment.md): 0 trusts no
+# forwarded header at all, so a client that reaches gunicorn directly can claim
+# neither https nor another address.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if NUM_PROXIES else None
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
@@ -204,9 +208,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     # JSON only by default (bounded in size and depth); upload views declare multipart themselves.
     "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
-    # Proxies in front of the app that append X-Forwarded-For: the client address
-    # used by throttles is the one the last of them saw. 0 trusts no header.
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    # The client address used by throttles is the one the last proxy saw.
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_THROTTLE_RATES": {
         "register": env.str("THROTTLE_REGISTER", default="20/hour"),
         "login": env.str("THROTTLE_LOGIN", default="30/minute"),

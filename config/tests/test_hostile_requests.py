@@ -171,3 +171,19 @@ def test_unknown_page_stays_an_html_404_with_debug_on(client, settings):
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(("num_proxies", "secure"), [("0", False), ("1", True)])
+def test_a_forwarded_scheme_is_trusted_only_behind_a_declared_proxy(num_proxies, secure):
+    """With no proxy declared, a client reaching gunicorn directly cannot claim https."""
+    code = (
+        "import django; django.setup()\n"
+        "from django.test import RequestFactory\n"
+        "print(RequestFactory().get('/', HTTP_X_FORWARDED_PROTO='https').is_secure())\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "NUM_PROXIES": num_proxies}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=BASE_DIR, capture_output=True, text=True, check=True
+    ).stdout
+
+    assert out.strip() == str(secure)
