@@ -1,6 +1,7 @@
 """The ordinary path: uncached, authenticated, paginated lists of 20 rows against bare DRF.
 
-Needs: PostgreSQL (DATABASE_URL=postgres://...), gunicorn and wrk (/usr/bin/wrk).
+Needs: PostgreSQL (DATABASE_URL=postgres://...), memcached (a private instance when
+the binary is installed, else CACHE_URL=pymemcache://...), gunicorn and wrk.
 Creates a throwaway database "bench_list_ordinary" with one user owning 30 files,
 30 orders of 2 lines and 30 checks of 2 findings (so each list's first page has
 20 rows and a next page), and the reference's table of 20 rows. Then serves side
@@ -9,7 +10,7 @@ threads here):
 
 - the reference (``reference_drf_db_list.py``): a bare DRF ``ListAPIView`` of 20
   PostgreSQL rows: no middleware, no authentication, no pagination;
-- the project, with a dummy cache (nothing cached), a JWT header as a real client
+- the project (none of these lists is cached), with a JWT header as a real client
   sends it: ``GET /api/files/``, ``GET /api/orders/`` (with their lines) and
   ``GET /api/codecheck/checks/``.
 
@@ -34,6 +35,7 @@ from _support import (
     database_url,
     fill_reference_rows,
     start_gunicorn,
+    start_memcached,
     start_reference_db_list,
     stop,
     wrk_rate,
@@ -95,24 +97,27 @@ def fetch(url: str, headers: dict) -> dict:
         return json.loads(response.read())
 
 
-def serve_project(db_url: str) -> tuple:
+def serve_project(db_url: str, cache_url: str) -> tuple:
     env = {
         **os.environ,
         **PRODUCTION_ENV,
         "DJANGO_SECRET_KEY": os.environ["DJANGO_SECRET_KEY"],
         "DATABASE_URL": db_url,
-        "CACHE_URL": "dummycache://",
+        # Memcached as in production (a JWT request's user is read from it); none of
+        # these lists is cached.
+        "CACHE_URL": cache_url,
+        "CACHE_KEY_PREFIX": f"bench{os.getpid()}",
         "PYTHONWARNINGS": "ignore",
     }
     return start_gunicorn(env=env)
 
 
-def measure(db_url: str, token: str) -> tuple[list[float], dict[str, list[float]]]:
+def measure(db_url: str, cache_url: str, token: str) -> tuple[list[float], dict[str, list[float]]]:
     auth = {"Authorization": f"Bearer {token}"}
     reference_proc, reference_url = start_reference_db_list(db_url)
     project_proc = None
     try:
-        project_proc, port = serve_project(db_url)
+        project_proc, port = serve_project(db_url, cache_url)
         urls = {name: f"http://127.0.0.1:{port}{path}" for name, path in LISTS.items()}
         assert len(fetch(reference_url, {})) == 20
         for name, url in urls.items():
@@ -160,7 +165,14 @@ def main() -> None:
         token.set_exp(lifetime=timedelta(hours=1))
         db_url = database_url(connection.settings_dict)
         connection.close()
-        reference, ours = measure(db_url, str(token))
+        memcached, cache_url = start_memcached()
+        if not (cache_url or "").startswith("pymemcache"):
+            sys.exit("needs memcached (the binary, or CACHE_URL=pymemcache://...)")
+        try:
+            reference, ours = measure(db_url, cache_url, str(token))
+        finally:
+            if memcached is not None:
+                memcached.terminate()
     finally:
         connection.close()
         connection.creation.destroy_test_db(old_name, verbosity=0)
