@@ -1,8 +1,18 @@
 """Reads of files, already narrowed to what the user may see."""
 
 from django.db.models import QuerySet
+from django_filters import rest_framework as filters
 
 from files.models import File
+
+
+class FileFilter(filters.FilterSet):
+    """``?status=`` and ``?kind=``. Declared once: a view's ``filterset_fields`` makes
+    django-filter build a new FilterSet class on every request."""
+
+    class Meta:
+        model = File
+        fields = ["status", "kind"]
 
 
 def file_list(*, user) -> QuerySet[File]:

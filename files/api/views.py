@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from files.api.serializers import FileOutputSerializer, FileUploadInputSerializer
 from files.models import File
-from files.selectors import file_get, file_list
+from files.selectors import FileFilter, file_get, file_list
 from files.services import file_delete, file_upload
 from files.upload_handlers import SizeLimitUploadHandler
 
@@ -73,7 +73,7 @@ class FileUploadApi(APIView):
 )
 class FileListApi(generics.ListAPIView):
     serializer_class = FileOutputSerializer
-    filterset_fields = ["status", "kind"]
+    filterset_class = FileFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
