@@ -1,6 +1,7 @@
 """What the benchmarks share: a free port, the production profile, a gunicorn to load."""
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -156,3 +157,58 @@ def start_memcached(memory_mb: int = 64) -> tuple[subprocess.Popen | None, str |
     process = subprocess.Popen([*args, "-u", "root"] if os.geteuid() == 0 else args)
     wait_for_port(port, timeout=5)
     return process, f"pymemcache://127.0.0.1:{port}"
+
+
+def wrk_rate(url: str, seconds: int, *, connections: int = 16, headers: dict | None = None, script: str = "") -> float:
+    """Requests/s that wrk (2 threads, ``connections`` keep-alive connections) gets from
+    ``url``; exits if any answer is not 2xx/3xx. ``script``: a wrk Lua file (a POST, say)."""
+    wrk = shutil.which("wrk") or "/usr/bin/wrk"
+    args = [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", *(["-s", script] if script else [])]
+    for name, value in (headers or {}).items():
+        args += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    if bad:
+        sys.exit(f"{url}: {bad.group(1)} non-2xx responses")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def database_url(settings_dict: dict) -> str:
+    """A postgres:// URL for the database Django's ``settings_dict`` names (a throwaway one, say)."""
+    s = settings_dict
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def start_reference_db_list(db_url: str, **shape) -> tuple[subprocess.Popen, str]:
+    """``reference_drf_db_list.py`` (a bare DRF ListAPIView of 20 PostgreSQL rows) under the
+    project's gunicorn settings, reading ``db_url``, whose ``reference_row`` table
+    ``fill_reference_rows`` made. Returns (process, URL of the list)."""
+    env = {**os.environ, "REFERENCE_DATABASE_URL": db_url, "PYTHONWARNINGS": "ignore"}
+    process, port = start_gunicorn(
+        env=env,
+        app="reference_drf_db_list:application",
+        extra=(f"--pythonpath={Path(__file__).resolve().parent}",),
+        **shape,
+    )
+    return process, f"http://127.0.0.1:{port}/api/reference/"
+
+
+def fill_reference_rows(connection, rows: int = 20) -> None:
+    """The reference's table with ``rows`` rows, in the database ``connection`` is on."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    create_table = (
+        "CREATE TABLE reference_row ("
+        " id bigserial PRIMARY KEY, owner_id bigint NOT NULL, name varchar(255) NOT NULL,"
+        " size bigint NOT NULL, content_type varchar(127) NOT NULL, kind varchar(16) NOT NULL,"
+        " status varchar(16) NOT NULL, processed boolean NOT NULL, error text NOT NULL,"
+        " created_at timestamptz NOT NULL)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(create_table)
+        cursor.execute(
+            "INSERT INTO reference_row (owner_id, name, size, content_type, kind, status, processed, error, created_at)"
+            " SELECT 1, 'file-' || i || '.txt', 1000 + i, 'text/plain', 'text', 'done', true, '', now()"
+            " FROM generate_series(1, %s) AS i",
+            [rows],
+        )

@@ -7,6 +7,9 @@ from files.models import File
 
 
 class FileFilter(StrictFilterSet):
+    """``?status=`` and ``?kind=``. Declared once: a view's ``filterset_fields`` makes
+    django-filter build a new FilterSet class on every request."""
+
     class Meta:
         model = File
         fields = ["status", "kind"]

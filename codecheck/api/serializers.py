@@ -4,6 +4,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from codecheck.models import Check, CodeFile, Finding
+from config.representation import DATETIME, rendered
 
 
 class CodeFileUploadInputSerializer(serializers.Serializer):
@@ -54,6 +55,28 @@ class CheckOutputSerializer(serializers.ModelSerializer):
             "email_sent_at",
             "email_error",
         ]
+
+    def to_representation(self, instance: Check) -> dict:
+        # The declared fields give the schema; this builds the same dict (config/representation.py).
+        file = instance.file
+        return {
+            "id": instance.pk,
+            "file": {"id": file.pk, "name": file.name, "deleted": file.is_deleted},
+            "version": instance.version,
+            "passed": instance.passed,
+            "error": instance.error,
+            "findings_count": instance.findings_count,
+            "findings": [
+                {"line": f.line, "column": f.column, "code": f.code, "message": f.message}
+                for f in instance.findings.all()
+            ],
+            "started_at": rendered(DATETIME, instance.started_at),
+            "finished_at": rendered(DATETIME, instance.finished_at),
+            "created_at": rendered(DATETIME, instance.created_at),
+            "email_sent": instance.email_sent,
+            "email_sent_at": rendered(DATETIME, instance.email_sent_at),
+            "email_error": instance.email_error,
+        }
 
 
 class _OptionalBooleanField(serializers.BooleanField):

@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.fields import TextField
+from config.representation import DATETIME, MONEY, rendered
 from orders.models import Category, Order, OrderItem, OrderStatus, Product, ShippingAttempt
 from orders.services import OrderLineIn, minimum_total_message, order_lines_merge
 
@@ -86,11 +87,39 @@ class OrderItemOutputSerializer(serializers.ModelSerializer):
         model = OrderItem
         fields = ["product", "product_name", "quantity", "price_at_purchase", "line_total"]
 
+    def to_representation(self, instance: OrderItem) -> dict:
+        # The declared fields give the schema; this builds the same dict (config/representation.py).
+        return item_representation(instance)
+
+
+def item_representation(item: OrderItem) -> dict:
+    return {
+        "product": item.product_id,
+        "product_name": item.product_name,
+        "quantity": item.quantity,
+        "price_at_purchase": rendered(MONEY, item.price_at_purchase),
+        "line_total": rendered(MONEY, item.line_total),
+    }
+
 
 class ShippingAttemptOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = ShippingAttempt
         fields = ["number", "attempted_at", "succeeded", "status_code", "error", "duration_ms"]
+
+    def to_representation(self, instance: ShippingAttempt) -> dict:
+        return attempt_representation(instance)
+
+
+def attempt_representation(attempt: ShippingAttempt) -> dict:
+    return {
+        "number": attempt.number,
+        "attempted_at": rendered(DATETIME, attempt.attempted_at),
+        "succeeded": attempt.succeeded,
+        "status_code": attempt.status_code,
+        "error": attempt.error,
+        "duration_ms": attempt.duration_ms,
+    }
 
 
 class OrderOutputSerializer(serializers.ModelSerializer):
@@ -118,3 +147,20 @@ class OrderOutputSerializer(serializers.ModelSerializer):
 
     def get_receipt_ready(self, order: Order) -> bool:
         return bool(order.receipt)
+
+    def to_representation(self, instance: Order) -> dict:
+        # The declared fields give the schema; this builds the same dict (config/representation.py).
+        return {
+            "id": instance.pk,
+            "number": instance.number,
+            "user": instance.user_id,
+            "status": instance.status,
+            "total_price": rendered(MONEY, instance.total_price),
+            "items": [item_representation(item) for item in instance.items.all()],
+            "created_at": rendered(DATETIME, instance.created_at),
+            "updated_at": rendered(DATETIME, instance.updated_at),
+            "receipt_ready": self.get_receipt_ready(instance),
+            "shipping_status": instance.shipping_status,
+            "shipping_error": instance.shipping_error,
+            "shipping_attempts": [attempt_representation(a) for a in instance.shipping_attempts.all()],
+        }

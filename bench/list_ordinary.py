@@ -1,0 +1,194 @@
+"""The ordinary path: uncached, authenticated, paginated lists of 20 rows against bare DRF.
+
+Needs: PostgreSQL (DATABASE_URL=postgres://...), memcached (a private instance when
+the binary is installed, else CACHE_URL=pymemcache://...), gunicorn and wrk.
+Creates a throwaway database "bench_list_ordinary" with one user owning 30 files,
+30 orders of 2 lines and 30 checks of 2 findings (so each list's first page has
+20 rows and a next page), and the reference's table of 20 rows. Then serves side
+by side, under the same gunicorn settings (``config/gunicorn.py``: 2 workers x 4
+threads here):
+
+- the reference (``reference_drf_db_list.py``): a bare DRF ``ListAPIView`` of 20
+  PostgreSQL rows: no middleware, no authentication, no pagination;
+- the project (none of these lists is cached), with a JWT header as a real client
+  sends it: ``GET /api/files/``, ``GET /api/orders/`` (with their lines) and
+  ``GET /api/codecheck/checks/``.
+
+wrk with 16 connections drives them in alternating rounds (this machine's speed
+drifts within minutes, so each ratio compares figures of the same minute) and the
+ratio of each list to the reference's round is printed. Target: each >= 0.5.
+BENCH_SECONDS (5) and BENCH_ROUNDS (3) set each round's length and their number.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/dev .venv/bin/python bench/list_ordinary.py
+"""
+
+import json
+import os
+import statistics
+import sys
+import urllib.request
+from datetime import timedelta
+from decimal import Decimal
+
+from _support import (
+    PRODUCTION_ENV,
+    database_url,
+    fill_reference_rows,
+    start_gunicorn,
+    start_memcached,
+    start_reference_db_list,
+    stop,
+    wrk_rate,
+)
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+# gunicorn gets the same key, so the JWT signed here is valid there.
+os.environ["DJANGO_SECRET_KEY"] = "bench-" + "k" * 60
+
+SECONDS = int(os.environ.get("BENCH_SECONDS", 5))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
+CONNECTIONS = 16
+LISTS = {"files": "/api/files/", "orders": "/api/orders/", "checks": "/api/codecheck/checks/"}
+ROWS = 30
+
+
+def make_rows(user) -> None:
+    from django.utils import timezone
+
+    from codecheck.models import Check, CodeFile, Finding
+    from files.models import File
+    from orders.models import Order, OrderItem, Product
+
+    now = timezone.now()
+    for i in range(ROWS):
+        File.objects.create(
+            owner=user,
+            file=f"files/bench/{i}.txt",
+            original_name=f"notes-{i}.txt",
+            size=1000 + i,
+            content_type="text/plain",
+            kind="text",
+            status="done",
+            processed=True,
+            result={"lines": i, "words": 10 * i},
+            processed_at=now,
+        )
+    products = [Product.objects.create(name=f"Product {i}", price=Decimal("10.00") + i, stock=1000) for i in range(2)]
+    for _ in range(ROWS):
+        order = Order.objects.create(user=user, total_price=Decimal("21.00"))
+        for product in products:
+            OrderItem.objects.create(
+                order=order, product=product, product_name=product.name, quantity=1, price_at_purchase=product.price
+            )
+    code_file = CodeFile.objects.create(
+        owner=user, file="codecheck/bench.py", name="bench.py", version=ROWS, uploaded_at=now
+    )
+    for i in range(ROWS):
+        check = Check.objects.create(
+            file=code_file, version=i + 1, started_at=now, finished_at=now, passed=False, findings_count=2
+        )
+        for line in (1, 2):
+            Finding.objects.create(check_log=check, line=line, column=1, code="E501", message=f"line too long ({i})")
+
+
+def fetch(url: str, headers: dict) -> dict:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
+        return json.loads(response.read())
+
+
+def serve_project(db_url: str, cache_url: str) -> tuple:
+    env = {
+        **os.environ,
+        **PRODUCTION_ENV,
+        "DJANGO_SECRET_KEY": os.environ["DJANGO_SECRET_KEY"],
+        "DATABASE_URL": db_url,
+        # Memcached as in production (a JWT request's user is read from it); none of
+        # these lists is cached.
+        "CACHE_URL": cache_url,
+        "CACHE_KEY_PREFIX": f"bench{os.getpid()}",
+        "PYTHONWARNINGS": "ignore",
+    }
+    return start_gunicorn(env=env)
+
+
+def measure(db_url: str, cache_url: str, token: str) -> tuple[list[float], dict[str, list[float]]]:
+    auth = {"Authorization": f"Bearer {token}"}
+    reference_proc, reference_url = start_reference_db_list(db_url)
+    project_proc = None
+    try:
+        project_proc, port = serve_project(db_url, cache_url)
+        urls = {name: f"http://127.0.0.1:{port}{path}" for name, path in LISTS.items()}
+        assert len(fetch(reference_url, {})) == 20
+        for name, url in urls.items():
+            page = fetch(url, auth)
+            assert len(page["results"]) == 20, (name, page)
+            assert page["count"] == ROWS, (name, page)
+            assert page["next"], (name, page)
+        wrk_rate(reference_url, 2)  # warm up every worker thread and connection
+        for url in urls.values():
+            wrk_rate(url, 2, headers=auth)
+        reference: list[float] = []
+        ours: dict[str, list[float]] = {name: [] for name in urls}
+        for round_number in range(1, ROUNDS + 1):
+            reference.append(wrk_rate(reference_url, SECONDS))
+            line = [f"round {round_number}: reference {reference[-1]:.0f} req/s"]
+            for name, url in urls.items():
+                ours[name].append(wrk_rate(url, SECONDS, headers=auth))
+                line.append(f"{name} {ours[name][-1]:.0f} ({ours[name][-1] / reference[-1]:.2f}x)")
+            print(", ".join(line), flush=True)
+        return reference, ours
+    finally:
+        stop(reference_proc)
+        if project_proc is not None:
+            stop(project_proc)
+
+
+def main() -> None:
+    import django
+
+    django.setup()
+    from django.db import connection
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from accounts.models import User
+
+    if connection.vendor != "postgresql":
+        sys.exit("needs PostgreSQL: set DATABASE_URL=postgres://...")
+    connection.settings_dict["TEST"]["NAME"] = "bench_list_ordinary"
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    try:
+        user = User.objects.create(username="bench", email="bench@example.com")
+        make_rows(user)
+        fill_reference_rows(connection)
+        token = AccessToken.for_user(user)
+        token.set_exp(lifetime=timedelta(hours=1))
+        db_url = database_url(connection.settings_dict)
+        connection.close()
+        memcached, cache_url = start_memcached()
+        if not (cache_url or "").startswith("pymemcache"):
+            sys.exit("needs memcached (the binary, or CACHE_URL=pymemcache://...)")
+        try:
+            reference, ours = measure(db_url, cache_url, str(token))
+        finally:
+            if memcached is not None:
+                memcached.terminate()
+    finally:
+        connection.close()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+    results = [{"name": "reference_req_per_s", "value": round(statistics.median(reference)), "unit": "req/s"}]
+    for name, rates in ours.items():
+        ratios = [o / r for o, r in zip(rates, reference, strict=True)]
+        median = statistics.median(ratios)
+        print(
+            f"{name}: {statistics.median(rates):.0f} req/s; per round {', '.join(f'{r:.2f}x' for r in ratios)}; "
+            f"median {median:.2f}x of the reference (target >= 0.5x)"
+        )
+        results.append({"name": f"{name}_req_per_s", "value": round(statistics.median(rates)), "unit": "req/s"})
+        results.append({"name": f"{name}_over_reference", "value": round(median, 3), "unit": "ratio"})
+    print(json.dumps({"name": "list_ordinary", "results": results}))
+
+
+if __name__ == "__main__":
+    main()

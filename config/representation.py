@@ -1,0 +1,22 @@
+"""Values rendered exactly as DRF's fields render them, for output serializers whose
+``to_representation`` builds the dict directly.
+
+DRF's generic walk (``Serializer.to_representation``) builds every field of every
+nested serializer for each request and then visits them per row: most of the CPU
+time of a list of 20 orders with their lines (docs/benchmarks.md, "The ordinary
+path"). The fields below are built once, at import; rendering through them keeps
+the output byte-for-byte DRF's, which each app's tests compare against a plain
+``ModelSerializer`` of the same shape.
+"""
+
+from typing import Any
+
+from rest_framework import serializers
+
+DATETIME = serializers.DateTimeField()
+MONEY = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+def rendered(field: serializers.Field, value: Any) -> Any:
+    """``value`` as ``field`` renders it inside a serializer: ``None`` stays ``None``."""
+    return None if value is None else field.to_representation(value)
