@@ -181,13 +181,13 @@ def database_url(settings_dict: dict) -> str:
 
 
 def start_reference_db_list(db_url: str, **shape) -> tuple[subprocess.Popen, str]:
-    """``reference_drf_db_list.py`` (a bare DRF ListAPIView of 20 PostgreSQL rows) under the
+    """``_reference_drf_db_list.py`` (a bare DRF ListAPIView of 20 PostgreSQL rows) under the
     project's gunicorn settings, reading ``db_url``, whose ``reference_row`` table
     ``fill_reference_rows`` made. Returns (process, URL of the list)."""
     env = {**os.environ, "REFERENCE_DATABASE_URL": db_url, "PYTHONWARNINGS": "ignore"}
     process, port = start_gunicorn(
         env=env,
-        app="reference_drf_db_list:application",
+        app="_reference_drf_db_list:application",
         extra=(f"--pythonpath={Path(__file__).resolve().parent}",),
         **shape,
     )

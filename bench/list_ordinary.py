@@ -8,7 +8,7 @@ Creates a throwaway database "bench_list_ordinary" with one user owning 30 files
 by side, under the same gunicorn settings (``config/gunicorn.py``: 2 workers x 4
 threads here):
 
-- the reference (``reference_drf_db_list.py``): a bare DRF ``ListAPIView`` of 20
+- the reference (``_reference_drf_db_list.py``): a bare DRF ``ListAPIView`` of 20
   PostgreSQL rows: no middleware, no authentication, no pagination;
 - the project (none of these lists is cached), with a JWT header as a real client
   sends it: ``GET /api/files/``, ``GET /api/orders/`` (with their lines) and

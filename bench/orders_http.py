@@ -9,7 +9,7 @@ reference's 20 rows; receipts and emails go to a temporary directory.
 1. HTTP, 16 clients on keep-alive connections (wrk with a Lua script placing
    orders of 1-3 random products), under the project's gunicorn settings
    (``config/gunicorn.py``), in alternating rounds with the reference
-   (``reference_drf_db_list.py``: a bare DRF ``ListAPIView`` of 20 PostgreSQL rows)
+   (``_reference_drf_db_list.py``: a bare DRF ``ListAPIView`` of 20 PostgreSQL rows)
    served the same way, each ratio printed:
    - the web tier alone: no worker (as if it ran on another host; the queue is
      purged afterwards). Target: >= 0.2x the reference;

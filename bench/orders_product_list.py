@@ -8,7 +8,7 @@ a user, then runs gunicorn on 127.0.0.1 (cache = memcached, then cache = dummy)
 and drives GET /api/products/ with wrk, authenticated with a JWT header as a
 real client would be. Target: the cached list at 70% or more of a memcached hit
 for a 20-row DRF list (about 2,600 req/s on a quiet 2-core machine). That
-reference (``reference_drf_list.py``: bare Django, no authentication, the same
+reference (``_reference_drf_list.py``: bare Django, no authentication, the same
 page) runs under the same gunicorn in alternating rounds with the cached list,
 and the ratio of each pair is printed: this machine's speed drifts by up to 2x
 within minutes, so a figure taken at another time says little.
@@ -64,7 +64,7 @@ def serve(db_url: str, cache_url: str) -> tuple[subprocess.Popen, str]:
 
 
 def serve_reference(cache_url: str, page: bytes) -> tuple[subprocess.Popen, str]:
-    """``reference_drf_list.py`` under the same gunicorn, serving ``page``."""
+    """``_reference_drf_list.py`` under the same gunicorn, serving ``page``."""
     env = {
         **os.environ,
         "REFERENCE_MEMCACHED": cache_url.removeprefix("pymemcache://"),
@@ -75,7 +75,7 @@ def serve_reference(cache_url: str, page: bytes) -> tuple[subprocess.Popen, str]
         env=env,
         workers=WORKERS,
         threads=THREADS,
-        app="reference_drf_list:application",
+        app="_reference_drf_list:application",
         extra=(f"--pythonpath={Path(__file__).resolve().parent}",),
     )
     return proc, f"http://127.0.0.1:{port}/api/products/"
