@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from codecheck.models import Check, CodeFile
-from codecheck.runner import CheckOutcome, FindingOut, checker_from_settings
+from codecheck.runner import CheckOutcome, FindingOut, pool_from_settings
 from codecheck.services import (
     check_record,
     code_file_claim_batch,
@@ -239,7 +239,10 @@ def test_reupload_during_a_check_is_checked_again_at_the_new_version(user, check
     (claim,) = code_file_claim_batch(size=10)
     code_file_upload(owner=user, upload=upload("m.py", sample("clean")))  # arrives mid-check
     record = check_record(
-        claim=claim, outcome=checker.check(claim.data), started_at=timezone.now(), finished_at=timezone.now()
+        claim=claim,
+        outcome=checker.check(claim.data, claim.name),
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
     )
     code_file.refresh_from_db()
     status_after_old_check = code_file.status
@@ -297,7 +300,7 @@ def test_overlapping_runs_never_check_a_version_twice(user, postgres, settings):
     settings.CODECHECK_CLAIM_BATCH = 2
     files = [CodeFileFactory(owner=user, file__data=f"X_{i} = {i}\n".encode()) for i in range(24)]
 
-    results, counts = overlapping_runs(checker_from_settings)
+    results, counts = overlapping_runs(lambda: pool_from_settings(processes=1))
 
     assert sum(results) == len(files)
     assert sorted(counts.values()) == [1] * len(files)
