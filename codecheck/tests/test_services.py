@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.tests.factories import UserFactory
 from codecheck.models import Check, CodeFile
 from codecheck.runner import CheckOutcome, FindingOut, pool_from_settings
 from codecheck.services import (
@@ -187,6 +188,23 @@ def test_run_checks_new_and_updated_files_only(user, django_capture_on_commit_ca
     ]
     assert len(callbacks) == 2  # one report email per check, after commit
     assert CodeFile.objects.filter(claimed_version__isnull=False).count() == 0
+
+
+def test_a_users_findings_do_not_depend_on_other_users_files(user, checker):
+    """Another user's file of the same name, with a ``# noqa`` on every line, is checked first."""
+    other = UserFactory()
+    theirs = CodeFileFactory(owner=other, name="mod.py", file__data=b"a = 1  # noqa\nb = 2  # noqa\nc = (  # noqa\n")
+    mine = [CodeFileFactory(owner=user, name=f"mod_{n}.py", file__data=b"a = 1\nb = 2\nc = (\n") for n in range(7)]
+    mine.append(CodeFileFactory(owner=user, name="mod.py", file__data=b"a = 1\nb = 2\nc = (\n"))
+
+    codecheck_run(checker=checker)
+
+    assert Check.objects.get(file=theirs).passed is True
+    for code_file in mine:
+        check = Check.objects.get(file=code_file)
+        assert list(check.findings.values_list("line", "column", "code", "message")) == [
+            (3, 6, "E999", "SyntaxError: '(' was never closed")
+        ]
 
 
 def test_run_records_a_crash_as_a_failed_check(user, checker):
