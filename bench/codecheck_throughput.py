@@ -43,13 +43,13 @@ def select_files(count: int, max_bytes: int) -> list[Path]:
 
 
 def bench_subprocess(files: list[Path], parallel: int = 1) -> float:
-    """One fresh ``flake8 --isolated`` per file, each in its own folder; ``parallel`` at once."""
+    """One fresh ``flake8 --isolated`` per file, under its own name in its own folder; ``parallel`` at once."""
     flake8 = [sys.executable, "-m", "flake8", "--isolated"]
 
     def check(path: Path) -> None:
         with tempfile.TemporaryDirectory() as folder:
-            (Path(folder) / "upload.py").write_bytes(path.read_bytes())
-            result = subprocess.run([*flake8, "upload.py"], cwd=folder, capture_output=True, check=False)
+            (Path(folder) / path.name).write_bytes(path.read_bytes())
+            result = subprocess.run([*flake8, path.name], cwd=folder, capture_output=True, check=False)
             if result.returncode not in (0, 1):
                 raise RuntimeError(result.stderr.decode()[-500:])
 
@@ -80,12 +80,12 @@ def bench_inprocess_reference(files: list[Path]) -> float:
 
 
 def bench_checker(files: list[Path], processes: int) -> tuple[float, int]:
-    """The checker processes alone: one process, or a pool of them fed all files at once."""
-    from codecheck.runner import checker_from_settings, pool_from_settings
+    """The checker pool alone (of one process, or of N) fed all files at once."""
+    from codecheck.runner import SourceFile, pool_from_settings
 
-    checker = checker_from_settings() if processes == 1 else pool_from_settings(processes)
-    checker.check(b"")  # started, as a worker's checker is after its first run
-    sources = [path.read_bytes() for path in files]
+    checker = pool_from_settings(processes)
+    list(checker.check_many([SourceFile("warm.py", b"")] * processes))  # started, as after a worker's first run
+    sources = [SourceFile(path.name, path.read_bytes()) for path in files]
     start = time.perf_counter()
     findings = sum(len(outcome.findings) for outcome in checker.check_many(sources))
     elapsed = time.perf_counter() - start
@@ -99,13 +99,13 @@ def bench_full_path(files: list[Path], processes: int) -> tuple[float, int]:
 
     from accounts.models import User
     from codecheck.models import CodeFile
-    from codecheck.runner import pool_from_settings
+    from codecheck.runner import SourceFile, pool_from_settings
     from codecheck.services import codecheck_run
 
     user = User.objects.create(username="bench-codecheck", email="bench-codecheck@example.com")
     pool = pool_from_settings(processes)
     try:
-        pool.check(b"")  # started, as a worker's pool is after its first run
+        list(pool.check_many([SourceFile("warm.py", b"")] * processes))  # started, as after a worker's first run
         for index, path in enumerate(files):
             code_file = CodeFile(owner=user, name=f"{index:03d}_{path.name}", uploaded_at=timezone.now())
             code_file.file.save(code_file.name, ContentFile(path.read_bytes()), save=False)

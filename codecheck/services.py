@@ -22,7 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from codecheck.models import Check, CodeFile, Finding
-from codecheck.runner import CheckOutcome, get_checker
+from codecheck.runner import CheckOutcome, SourceFile, get_checker
 from codecheck.selectors import (
     FILE_NOT_FOUND,
     PENDING,
@@ -162,6 +162,7 @@ class Claim:
     file_id: int
     version: int
     data: bytes | None  # None: the stored bytes were missing
+    name: str = ""  # the file's name: flake8 checks it under this name
 
 
 def _read_stored(code_file: CodeFile) -> bytes | None:
@@ -189,7 +190,7 @@ def code_file_claim_batch(*, size: int) -> list[Claim]:
     for row in rows:
         row.claimed_version, row.claimed_at = row.version, now
     CodeFile.objects.bulk_update(rows, ["claimed_version", "claimed_at"])
-    return [Claim(file_id=row.pk, version=row.version, data=_read_stored(row)) for row in rows]
+    return [Claim(file_id=row.pk, version=row.version, data=_read_stored(row), name=row.name) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -258,9 +259,9 @@ def check_record(*, claim: Claim, outcome: CheckOutcome, started_at, finished_at
 
 
 class Checker(Protocol):
-    """What the run needs of a checker: a ``CheckerPool`` or a lone ``CheckerProcess``."""
+    """What the run needs of a checker: a ``CheckerPool``."""
 
-    def check_many(self, sources: Iterable[bytes]) -> Iterator[CheckOutcome]: ...
+    def check_many(self, sources: Iterable[SourceFile]) -> Iterator[CheckOutcome]: ...
 
 
 MISSING = CheckOutcome(error="The stored file is missing; upload it again.")
@@ -268,7 +269,7 @@ MISSING = CheckOutcome(error="The stored file is missing; upload it again.")
 
 def _check_submit(*, claims: list[Claim], checker: Checker) -> Iterator[CheckOutcome]:
     """Hand a claimed batch to the checker (a pool starts on it at once); outcomes come in order."""
-    return checker.check_many([claim.data for claim in claims if claim.data is not None])
+    return checker.check_many([SourceFile(claim.name, claim.data) for claim in claims if claim.data is not None])
 
 
 def _check_record(*, claims: list[Claim], outcomes: Iterator[CheckOutcome]) -> int:

@@ -1,4 +1,4 @@
-"""codecheck fixtures: sample files, uploads, a real checker process, overlapping runs."""
+"""codecheck fixtures: sample files, uploads, a real checker pool, overlapping runs."""
 
 import threading
 from collections.abc import Callable
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from codecheck.runner import checker_from_settings
+from codecheck.runner import SourceFile, pool_from_settings
 from codecheck.services import codecheck_run
 from conftest import run_at_once
 
@@ -22,26 +22,30 @@ def upload(name: str = "module.py", data: bytes = b"import os\n") -> SimpleUploa
     return SimpleUploadedFile(name, data, content_type="text/x-python")
 
 
+def sources(*datas: bytes, name: str = "module.py") -> list[SourceFile]:
+    return [SourceFile(name, data) for data in datas]
+
+
 @pytest.fixture(scope="module")
 def checker():
-    """A real long-lived checker process, shared by a module's tests."""
-    process = checker_from_settings()
-    yield process
-    process.close()
+    """A real long-lived pool of one checker process, shared by a module's tests."""
+    pool = pool_from_settings(processes=1)
+    yield pool
+    pool.close()
 
 
 class CountingChecker:
-    """A real checker (a process or a pool) that counts the files handed to it, thread-safe."""
+    """A real checker pool that counts the files handed to it, thread-safe."""
 
     def __init__(self, inner, counts: dict, lock: threading.Lock):
         self.inner, self.counts, self.lock = inner, counts, lock
 
     def check_many(self, sources):
         def counted():
-            for data in sources:
+            for source in sources:
                 with self.lock:
-                    self.counts[data] = self.counts.get(data, 0) + 1
-                yield data
+                    self.counts[source.data] = self.counts.get(source.data, 0) + 1
+                yield source
 
         return self.inner.check_many(counted())
 

@@ -9,8 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.tests.factories import UserFactory
 from codecheck.models import Check, CodeFile
-from codecheck.runner import CheckOutcome, FindingOut, checker_from_settings
+from codecheck.runner import CheckOutcome, FindingOut, pool_from_settings
 from codecheck.services import (
     check_record,
     code_file_claim_batch,
@@ -189,6 +190,23 @@ def test_run_checks_new_and_updated_files_only(user, django_capture_on_commit_ca
     assert CodeFile.objects.filter(claimed_version__isnull=False).count() == 0
 
 
+def test_a_users_findings_do_not_depend_on_other_users_files(user, checker):
+    """Another user's file of the same name, with a ``# noqa`` on every line, is checked first."""
+    other = UserFactory()
+    theirs = CodeFileFactory(owner=other, name="mod.py", file__data=b"a = 1  # noqa\nb = 2  # noqa\nc = (  # noqa\n")
+    mine = [CodeFileFactory(owner=user, name=f"mod_{n}.py", file__data=b"a = 1\nb = 2\nc = (\n") for n in range(7)]
+    mine.append(CodeFileFactory(owner=user, name="mod.py", file__data=b"a = 1\nb = 2\nc = (\n"))
+
+    codecheck_run(checker=checker)
+
+    assert Check.objects.get(file=theirs).passed is True
+    for code_file in mine:
+        check = Check.objects.get(file=code_file)
+        assert list(check.findings.values_list("line", "column", "code", "message")) == [
+            (3, 6, "E999", "SyntaxError: '(' was never closed")
+        ]
+
+
 def test_run_records_a_crash_as_a_failed_check(user, checker):
     code_file = CodeFileFactory(owner=user, file__data=sample("rot13"))
 
@@ -239,7 +257,10 @@ def test_reupload_during_a_check_is_checked_again_at_the_new_version(user, check
     (claim,) = code_file_claim_batch(size=10)
     code_file_upload(owner=user, upload=upload("m.py", sample("clean")))  # arrives mid-check
     record = check_record(
-        claim=claim, outcome=checker.check(claim.data), started_at=timezone.now(), finished_at=timezone.now()
+        claim=claim,
+        outcome=checker.check(claim.data, claim.name),
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
     )
     code_file.refresh_from_db()
     status_after_old_check = code_file.status
@@ -297,7 +318,7 @@ def test_overlapping_runs_never_check_a_version_twice(user, postgres, settings):
     settings.CODECHECK_CLAIM_BATCH = 2
     files = [CodeFileFactory(owner=user, file__data=f"X_{i} = {i}\n".encode()) for i in range(24)]
 
-    results, counts = overlapping_runs(checker_from_settings)
+    results, counts = overlapping_runs(lambda: pool_from_settings(processes=1))
 
     assert sum(results) == len(files)
     assert sorted(counts.values()) == [1] * len(files)

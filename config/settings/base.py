@@ -334,6 +334,9 @@ CODECHECK_CHECKER_PROCESSES = env.int(
     "CODECHECK_CHECKER_PROCESSES",
     default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
 )
+# Each checker process is replaced by a fresh one after this many files (0: never),
+# so memory a file left behind does not stay for the process's life.
+CODECHECK_CHECKER_MAX_TASKS = env.int("CODECHECK_CHECKER_MAX_TASKS", default=500)
 # One run claims this many files at a time and stops claiming after the budget,
 # well inside the task time limit; the next beat run takes the rest.
 CODECHECK_CLAIM_BATCH = env.int("CODECHECK_CLAIM_BATCH", default=10)
