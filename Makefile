@@ -17,6 +17,7 @@ install: $(BIN)/activate
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 
 ## Whole system on embedded defaults: web (gunicorn), Celery workers, beat and Flower,
@@ -24,6 +25,7 @@ migrate: install
 run: install
 	@$(BIN)/python scripts/supervisor.py --check-port
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@$(BIN)/python scripts/supervisor.py
 
