@@ -1,6 +1,7 @@
 """After a cache fault a stale answer is served for at most ``CACHE_TRUST_SECONDS`` (plus
-memcached's one-second clock): a private memcached is killed and restarted, or frozen
-(SIGSTOP/SIGCONT) around the write whose invalidation it loses."""
+the lost write's timeout): a private memcached is killed and restarted, or frozen
+(SIGSTOP/SIGCONT) around the write whose invalidation it loses. Without a fault an
+answer outlives that bound."""
 
 import signal
 import time
@@ -148,6 +149,21 @@ def test_without_a_fault_an_answer_outlives_the_fault_bound(memcached, auth_clie
     with django_assert_max_num_queries(1):  # the fault epoch, read again
         response = auth_client.get(PRODUCTS)
     assert response["X-Cache"] == "hit"
+
+
+def test_a_lost_bump_is_recorded_where_every_process_reads_it(memcached, auth_client):
+    product = ProductFactory(stock=1)
+    _fill(auth_client, PRODUCTS)
+    epoch = caches[DURABLE_CACHE].get(FAULT_EPOCH_KEY)
+
+    def write():
+        product.stock = 4242
+        product.save()
+
+    _killed_and_restarted(memcached, write)
+
+    # Another process reads it within CACHE_TRUST_SECONDS, and stops trusting its entries.
+    assert caches[DURABLE_CACHE].get(FAULT_EPOCH_KEY) not in {None, epoch}
 
 
 def test_a_bump_the_cache_confirms_records_no_fault(memcached, auth_client):
