@@ -26,28 +26,40 @@ whose generation number is kept in the cache beside its entries. A change calls
 commits; entries stored under an older generation never match again. A reader
 that loaded old rows while a change was committing stored them under the old
 generation, so no stale answer survives a commit. Reads fetch the generation and
-the entry in one round trip (``get_many``).
+the entry in one round trip (``get_many``). With nothing to outdate it, an entry
+lives its slot's own lifetime (product list 5 minutes, order detail 1 minute,
+others 5 minutes); generations do not expire.
 
 Faults. A bump can be lost: while memcached is down or frozen the client gives up
 (``ignore_exc``) and the write is gone, yet memcached may come back with its old
-data (a frozen server resumed, a network cut healed). So a generation is trusted
-for ``CACHE_TRUST_SECONDS`` only (default 5): it is stored with that expiry, an
-``incr`` keeps it, and a missing generation is replaced by a new random one that
-matches no entry. Every entry therefore stops being served at most
-``CACHE_TRUST_SECONDS`` (plus memcached's one-second clock) after the write that
-outdated it committed, bump lost or not: a deactivated or demoted user is
-refused, a product list or a deals report is rebuilt, within that bound. A cache
-that is down only costs speed: reads miss, every request takes the database.
+data (a frozen server resumed, a network cut healed). So a bump must be confirmed:
+``incr`` answers the new number, or else a new random generation is written and
+read back. One that is not confirmed advances the *fault epoch*, a random number
+kept in the database (the ``durable`` cache alias, Django's ``DatabaseCache``,
+table made by every ``migrate``, ``config/apps.py``), which no cache fault loses and
+every process shares. An entry is stored with the epoch and the generation it was
+built under, and is current only while both still match. Each process re-reads
+the epoch at most every ``CACHE_TRUST_SECONDS`` (default 5; one small query per
+process, under a lock), so every entry stops being served at most
+``CACHE_TRUST_SECONDS`` after a lost bump was noticed (the write's own timeout,
+0.3 s): a deactivated or demoted user is refused, a product list or a deals report
+is rebuilt, within that bound. A generation evicted, or gone with a memcached that
+restarted empty, is replaced by a new random one that matches no entry. A cache
+that is down only costs speed: reads miss, every request takes the database; a
+database that cannot be read for the epoch makes every read miss as well.
 """
 
 import json
+import logging
 import secrets
+import threading
+import time
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
+from django.core.cache import cache, caches
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -63,24 +75,81 @@ else:
 CACHE_HEADER = "X-Cache"
 JSON_MEDIA_RANGES = {"application/json", "application/*", "*/*"}
 
-
-def _trust_seconds() -> int:
-    return settings.CACHE_TRUST_SECONDS
+logger = logging.getLogger(__name__)
+# The cache alias kept in the database (settings.CACHES), where the fault epoch lives.
+DURABLE_CACHE = "durable"
+FAULT_EPOCH_KEY = "cache:fault-epoch"
 
 
 def _generation_key(name: str) -> str:
     return f"{name}:gen"
 
 
+class _FaultEpoch:
+    """The fault epoch as this process last read it, re-read once it is
+    ``CACHE_TRUST_SECONDS`` old; None while the database cannot be read."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value: int | None = None
+        self._read_at = float("-inf")
+
+    def _fresh(self) -> bool:
+        return time.monotonic() - self._read_at < settings.CACHE_TRUST_SECONDS
+
+    def get(self) -> int | None:
+        if self._fresh():
+            return self._value
+        with self._lock:
+            if not self._fresh():  # another thread may have read it meanwhile
+                try:
+                    self._keep(caches[DURABLE_CACHE].get(FAULT_EPOCH_KEY, 0))
+                except DatabaseError:
+                    # Down, or no table (run `manage.py migrate`): nothing is
+                    # trusted, every read misses; read again next time.
+                    logger.warning("cache fault epoch unreadable", exc_info=True)
+                    return None
+            return self._value
+
+    def advance(self) -> None:
+        """Record that a bump was lost: every entry stored so far stops matching."""
+        value = secrets.randbits(62)
+        try:
+            caches[DURABLE_CACHE].set(FAULT_EPOCH_KEY, value, None)
+        except DatabaseError:
+            # The change itself is committed: nothing better to do than say so.
+            logger.exception("cache invalidation lost, and the fault epoch could not be recorded")
+            return
+        with self._lock:
+            self._keep(value)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._read_at = float("-inf")
+
+    def _keep(self, value: int) -> None:
+        self._value, self._read_at = value, time.monotonic()
+
+
+_fault_epoch = _FaultEpoch()
+
+
+def fault_epoch_forget() -> None:
+    """Make this process read the fault epoch again on its next cached read (tests)."""
+    _fault_epoch.forget()
+
+
 class Slot:
     """One cached value of ``name`` (``variant`` tells apart the values one name
-    holds, such as one page of a list). ``get()`` returns it while current and
-    remembers the generation it read; ``set()`` stores a value built after that."""
+    holds, such as one page of a list), kept ``timeout`` seconds at most.
+    ``get()`` returns it while current and remembers the generation it read;
+    ``set()`` stores a value built after that."""
 
-    def __init__(self, name: str, variant: str = ""):
+    def __init__(self, name: str, variant: str = "", *, timeout: int = 300):
         self.generation_key = _generation_key(name)
         self.key = f"{name}:v:{variant}"
-        self.generation: int | None = None
+        self.timeout = timeout
+        self.version: tuple[int, int] | None = None
 
     def keys(self) -> list[str]:
         return [self.generation_key, self.key]
@@ -88,37 +157,46 @@ class Slot:
     def get(self, values: dict[str, Any] | None = None) -> Any | None:
         """The value if current; ``values``: this slot's keys already read (with others, in one round trip)."""
         values = cache.get_many(self.keys()) if values is None else values
-        self.generation = values.get(self.generation_key)
-        if self.generation is None:
-            self.generation = _generation_create(self.generation_key)
+        epoch = _fault_epoch.get()
+        generation = values.get(self.generation_key)
+        if generation is None:
+            generation = _generation_create(self.generation_key)
+            self.version = None if epoch is None else (epoch, generation)
             return None
+        self.version = None if epoch is None else (epoch, generation)
         entry = values.get(self.key)
-        if entry is not None and entry[0] == self.generation:
+        if self.version is not None and entry is not None and entry[0] == self.version:
             return entry[1]
         return None
 
     def set(self, value: Any) -> None:
-        # Under the generation read before the database was: if a change committed
+        # Under the version read before the database was: if a change committed
         # since, this entry is already outdated and is never served.
-        if self.generation is not None:
-            cache.set(self.key, (self.generation, value), _trust_seconds())
+        if self.version is not None:
+            cache.set(self.key, (self.version, value), self.timeout)
 
 
 def _generation_create(key: str) -> int:
     value = secrets.randbits(62)  # matches no entry ever stored
     # add() keeps a generation another process created meanwhile.
-    if not cache.add(key, value, _trust_seconds()):
+    if not cache.add(key, value, None):
         value = cache.get(key, value)
     return int(value)
 
 
 def _generation_bump(key: str) -> None:
     try:
-        cache.incr(key)
+        # The new number, or False from pymemcache when the server was skipped or failed.
+        bumped = cache.incr(key)
+        if type(bumped) is int:
+            return
     except ValueError:
-        # Missing (the next reader creates a fresh one) or the cache is failing:
-        # one more try to remove it; if that is lost too, the expiry bounds it.
-        cache.delete(key)
+        pass  # missing (evicted, or memcached restarted empty), or the cache is failing
+    value = secrets.randbits(62)
+    cache.set(key, value, None)
+    if cache.get(key) != value:
+        # The bump is lost, and memcached may come back with its old entries.
+        _fault_epoch.advance()
 
 
 def cache_invalidate(name: str) -> None:

@@ -8,6 +8,9 @@ from rest_framework.request import Request
 from config.cache import Slot, cache_invalidate
 
 PRODUCT_LIST = "orders:products"
+# How long an answer is kept when nothing outdates it.
+PRODUCT_LIST_SECONDS = 5 * 60
+ORDER_DETAIL_SECONDS = 60
 
 
 def _order(order_id: int) -> str:
@@ -19,11 +22,11 @@ def product_list_slot(request: Request) -> Slot:
     page's links name it), shared by all users."""
     raw = "&".join(f"{k}={v}" for k, v in sorted(request.query_params.items()))
     digest = hashlib.sha256(f"{request.build_absolute_uri('/')}|{raw}".encode()).hexdigest()[:32]
-    return Slot(PRODUCT_LIST, digest)
+    return Slot(PRODUCT_LIST, digest, timeout=PRODUCT_LIST_SECONDS)
 
 
 def order_detail_slot(order_id: int) -> Slot:
-    return Slot(_order(order_id))
+    return Slot(_order(order_id), timeout=ORDER_DETAIL_SECONDS)
 
 
 def product_list_invalidate() -> None:

@@ -107,11 +107,12 @@ def test_a_token_without_a_user_id_is_a_401(user):
 
 def test_requests_authenticate_from_the_database_when_the_cache_is_down(settings, user):
     settings.CACHES = {
+        **settings.CACHES,
         "default": {
             "BACKEND": "config.memcached.PersistentPyMemcacheCache",
             "LOCATION": f"127.0.0.1:{free_port()}",  # nothing listens there
             "OPTIONS": {"ignore_exc": True, "connect_timeout": 0.3, "timeout": 0.3, "retry_attempts": 1},
-        }
+        },
     }
     client = jwt_client(user)
 

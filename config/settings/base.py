@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_include_bootstrap",
+    "config.apps.PlatformConfig",
     "accounts",
     "files",
     "codecheck",
@@ -131,7 +132,14 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.memcached.PyMemca
         }
     )
 CACHES["default"].setdefault("KEY_PREFIX", env.str("CACHE_KEY_PREFIX", default="app"))
-# How long a cached generation number is trusted (config/cache.py): the most a
+# In the database, which every process shares and no cache fault loses: the fault
+# epoch of config/cache.py. Every `migrate` makes its table (config/apps.py).
+CACHES["durable"] = {
+    "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+    "LOCATION": "cache_durable",
+    "TIMEOUT": None,
+}
+# How often each process re-reads the fault epoch (config/cache.py): the most a
 # cached answer or user can be stale after an invalidation lost to a cache fault.
 CACHE_TRUST_SECONDS = env.int("CACHE_TRUST_SECONDS", default=5)
 

@@ -17,7 +17,7 @@ if CELERY_BROKER_URL == "memory://":
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
     CELERY_BROKER_TRANSPORT = None  # base's filesystem transport goes with its filesystem:// URL
 if not env.str("CACHE_URL", default=""):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {**CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CACHES["default"]["KEY_PREFIX"] = f"test{os.getpid()}"
 # A hit expected in a test must not expire on a busy machine; the fault tests set their own.
 CACHE_TRUST_SECONDS = 60

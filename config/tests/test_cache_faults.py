@@ -1,8 +1,13 @@
 """After a cache fault a stale answer is served for at most ``CACHE_TRUST_SECONDS`` (plus
-memcached's one-second clock): a private memcached is killed and restarted, or frozen
-(SIGSTOP/SIGCONT) around the write whose invalidation it loses."""
+the lost write's timeout): a private memcached is killed and restarted, or frozen
+(SIGSTOP/SIGCONT) around the write whose invalidation it loses. Without a fault an
+answer outlives that bound."""
 
+import os
 import signal
+import sqlite3
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -12,8 +17,9 @@ import pytest
 from django.core.cache import caches
 from django.urls import reverse
 
+from config.cache import DURABLE_CACHE, FAULT_EPOCH_KEY
 from config.tests.test_memcached import _start_memcached
-from conftest import free_port
+from conftest import BASE_DIR, free_port
 from orders.tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,12 +45,13 @@ def memcached(settings):
     port = free_port()
     holder = {"process": _start_memcached(port), "port": port}
     settings.CACHES = {
+        **settings.CACHES,
         "default": {
             "BACKEND": "config.memcached.PersistentPyMemcacheCache",
             "LOCATION": f"127.0.0.1:{port}",
             "KEY_PREFIX": uuid.uuid4().hex,
             "OPTIONS": OPTIONS,
-        }
+        },
     }
     settings.CACHE_TRUST_SECONDS = TRUST
     yield holder
@@ -133,3 +140,62 @@ def test_a_deactivation_lost_to_the_cache_locks_the_user_out_within_the_bound(me
     stale_at = _stale_for(stale, committed)
     assert not stale_at or max(stale_at) <= BOUND, stale_at
     assert auth_client.get(ME).status_code == HTTPStatus.UNAUTHORIZED
+
+
+def test_without_a_fault_an_answer_outlives_the_fault_bound(memcached, auth_client, django_assert_max_num_queries):
+    """The bound costs one small read per process every ``CACHE_TRUST_SECONDS``, not
+    the cached answers: they live their own lifetimes (product list 5 minutes)."""
+    ProductFactory(stock=1)
+    _fill(auth_client, PRODUCTS)
+
+    time.sleep(BOUND)
+
+    with django_assert_max_num_queries(1):  # the fault epoch, read again
+        response = auth_client.get(PRODUCTS)
+    assert response["X-Cache"] == "hit"
+
+
+def test_a_lost_bump_is_recorded_where_every_process_reads_it(memcached, auth_client):
+    product = ProductFactory(stock=1)
+    _fill(auth_client, PRODUCTS)
+    epoch = caches[DURABLE_CACHE].get(FAULT_EPOCH_KEY)
+
+    def write():
+        product.stock = 4242
+        product.save()
+
+    _killed_and_restarted(memcached, write)
+
+    # Another process reads it within CACHE_TRUST_SECONDS, and stops trusting its entries.
+    assert caches[DURABLE_CACHE].get(FAULT_EPOCH_KEY) not in {None, epoch}
+
+
+def test_a_bump_the_cache_confirms_records_no_fault(memcached, auth_client):
+    product = ProductFactory(stock=1)
+    _fill(auth_client, PRODUCTS)
+    epoch = caches[DURABLE_CACHE].get(FAULT_EPOCH_KEY)
+    caches["default"].delete("orders:products:gen")  # evicted: the bump writes a new one
+
+    product.stock = 7
+    product.save()
+
+    assert caches[DURABLE_CACHE].get(FAULT_EPOCH_KEY) == epoch
+    response = auth_client.get(PRODUCTS)
+    assert (response["X-Cache"], response.json()["results"][0]["stock"]) == ("miss", 7)
+    assert auth_client.get(PRODUCTS)["X-Cache"] == "hit"
+
+
+def test_migrate_alone_makes_the_durable_cache_table(tmp_path):
+    """No deployment step can forget the fault epoch's table: ``migrate`` makes it."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+        "DJANGO_DEBUG": "1",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, env=env, check=True, timeout=180
+    )
+
+    tables = sqlite3.connect(tmp_path / "fresh.sqlite3").execute("SELECT name FROM sqlite_master").fetchall()
+    assert ("cache_durable",) in tables

@@ -26,13 +26,14 @@ OPTIONS = {"ignore_exc": True, "connect_timeout": 0.3, "timeout": 0.3, "retry_at
 
 def _point_cache_at(settings, location: str) -> None:
     settings.CACHES = {
+        **settings.CACHES,
         "default": {
             "BACKEND": "config.memcached.PersistentPyMemcacheCache",
             "LOCATION": location,
             # A fresh prefix per test: no need to flush a memcached others use too.
             "KEY_PREFIX": f"orders-test-{uuid.uuid4().hex}",
             "OPTIONS": OPTIONS,
-        }
+        },
     }
 
 
