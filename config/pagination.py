@@ -18,6 +18,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 TOTAL_ANNOTATION = "pagination_total_rows"
+# Databases take OFFSET and LIMIT as signed 64-bit integers: a page that starts
+# beyond that has no rows in any table (and would be a database error, not a 404).
+MAX_ROW_NUMBER = 2**63 - 1
 
 
 class Paginator(DjangoPaginator):
@@ -29,6 +32,8 @@ class Paginator(DjangoPaginator):
             return super().page(number)  # the total is known already, or the window would miscount
         number = self._whole_positive(number)
         bottom = (number - 1) * self.per_page
+        if bottom + self.per_page > MAX_ROW_NUMBER:
+            raise EmptyPage(self.error_messages["no_results"])
         rows = list(rows_query.annotate(**{TOTAL_ANNOTATION: Window(Count("*"))})[bottom : bottom + self.per_page])
         if not rows and number > 1:  # past the end, whatever the total
             raise EmptyPage(self.error_messages["no_results"])

@@ -50,7 +50,7 @@ def _page_or_error(paginator, number):
 
 
 @pytest.mark.parametrize("per_page", [1, 3, 7, 20])
-@pytest.mark.parametrize("number", [1, 2, 3, 8, 0, -1, "x", "2", 1.5])
+@pytest.mark.parametrize("number", [1, 2, 3, 8, 0, -1, "x", "2", 1.5, 2**61, 10**25])
 def test_page_and_total_match_djangos_paginator(users, per_page, number):
     from django.core.paginator import Paginator as DjangoPaginator
 
@@ -101,3 +101,10 @@ def test_distinct_rows_are_counted_apart(users, django_assert_num_queries):
         with django_assert_num_queries(2):
             assert len(list(paginator.page(1))) == 5
             assert paginator.count == total
+
+
+@pytest.mark.parametrize("url", ["/api/files/", "/api/orders/", "/api/codecheck/checks/", "/api/admin/orders/"])
+def test_a_page_beyond_any_database_offset_is_a_404(staff_client, url):
+    response = staff_client.get(url, {"page": "4036138754607163113472", "page_size": "191"})
+
+    assert (response.status_code, response.json()) == (HTTPStatus.NOT_FOUND, {"detail": "Invalid page."})
