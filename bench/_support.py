@@ -28,6 +28,15 @@ PRODUCTION_ENV = {
 }
 
 
+def http_bench_environment() -> None:
+    """The environment of the benchmarks that sign a JWT here and send it to a
+    gunicorn they start: production settings, quiet logs, and one secret key for
+    both, so the token is valid there. Call before Django is set up."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ["DJANGO_SECRET_KEY"] = "bench-" + "k" * 60
+
+
 def orders_bench_environment() -> None:
     """The environment of the orders benchmarks that call the services in-process:
     production settings (DEBUG off), Redis as the broker when REDIS_URL is set

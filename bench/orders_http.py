@@ -45,6 +45,7 @@ from _support import (
     PRODUCTION_ENV,
     database_url,
     fill_reference_rows,
+    http_bench_environment,
     start_gunicorn,
     start_memcached,
     start_reference_db_list,
@@ -52,10 +53,7 @@ from _support import (
     wrk_rate,
 )
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
-# gunicorn gets the same key, so the JWT signed here is valid there.
-os.environ["DJANGO_SECRET_KEY"] = "bench-" + "k" * 60
+http_bench_environment()
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", 5))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
