@@ -9,6 +9,13 @@ from celery import Celery, signals
 from celery.contrib.django.task import DjangoTask
 from django.db import transaction
 
+from config.request_id import (
+    request_id_current,
+    task_headers_add,
+    task_request_id_enter,
+    task_request_id_leave,
+)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 logger = logging.getLogger("tasks")
@@ -49,8 +56,14 @@ app.autodiscover_tasks()
 _started: dict[str, float] = {}
 
 
+@signals.before_task_publish.connect
+def _carry_request_id(headers=None, **_):
+    task_headers_add(headers)
+
+
 @signals.task_prerun.connect
 def _log_start(task_id=None, task=None, args=None, **_):
+    task_request_id_enter(task.request)
     _started[task_id] = time.monotonic()
     logger.debug("task started name=%s id=%s args=%s", task.name, task_id, args)
 
@@ -58,6 +71,7 @@ def _log_start(task_id=None, task=None, args=None, **_):
 @signals.task_postrun.connect
 def _forget_start(task_id=None, **_):
     _started.pop(task_id, None)
+    task_request_id_leave()
 
 
 def _elapsed(task_id: str) -> float:
@@ -68,21 +82,29 @@ def _elapsed(task_id: str) -> float:
 def _log_success(sender=None, **_):
     request = sender.request
     logger.info(
-        "task succeeded name=%s id=%s args=%s in %.3fs", sender.name, request.id, request.args, _elapsed(request.id)
+        "task succeeded name=%s id=%s args=%s in %.3fs request_id=%s",
+        sender.name,
+        request.id,
+        request.args,
+        _elapsed(request.id),
+        request_id_current() or "-",
     )
 
 
 @signals.task_retry.connect
 def _log_retry(sender=None, request=None, reason=None, **_):
-    logger.warning("task retry name=%s id=%s reason=%s", sender.name, request.id, reason)
+    logger.warning(
+        "task retry name=%s id=%s request_id=%s reason=%s", sender.name, request.id, request_id_current() or "-", reason
+    )
 
 
 @signals.task_failure.connect
 def _log_failure(sender=None, task_id=None, exception=None, traceback=None, **_):
     logger.error(
-        "task failed name=%s id=%s error=%r",
+        "task failed name=%s id=%s request_id=%s error=%r",
         sender.name,
         task_id,
+        request_id_current() or "-",
         exception,
         exc_info=(type(exception), exception, traceback) if exception is not None else None,
     )
