@@ -11,7 +11,7 @@ from psycopg.copy import QueuedLibpqWriter
 from accounts.models import User
 from config.cache import cache_invalidate
 from deals.models import CustomerItem, CustomerTotal, Deal, DealSet
-from deals.parsing import DealRow, iter_copy_csv, iter_deal_rows
+from deals.parsing import DealRow, count_deal_rows, iter_copy_csv, iter_deal_rows
 from deals.selectors import REPORT_CACHE, REPORT_SIZE
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,13 @@ def deals_upload(*, file: BinaryIO, user: User | None = None, name: str = "") ->
         cache_invalidate(REPORT_CACHE)
     logger.info("deals: data set %s is current (%s rows from %r)", dealset.pk, count, name)
     return dealset
+
+
+def deals_check(*, file: BinaryIO) -> int:
+    """Validate ``file`` exactly as ``deals_upload`` would and return its row count,
+    or raise ``DealsFileError`` with its faults. Nothing is read from or written to
+    the database, so the current data set and its cached report stay as they are."""
+    return count_deal_rows(file)
 
 
 def _copy_rows(file: BinaryIO) -> int:

@@ -14,6 +14,28 @@ H = b"customer,item,total,quantity,date\r\n"
 OK_ROW = b"ann,Ruby,10,1,2018-12-14 08:29:52.506166\r\n"
 WHEN = "2018-12-14 08:29:52.506166"
 
+
+def request_fault(desc: str) -> dict:
+    """The whole 400 body for a fault of the request itself: one error, no line."""
+    return {
+        "Status": "Error",
+        "Desc": desc,
+        "Errors": [{"line": None, "column": None, "message": desc}],
+        "ErrorCount": 1,
+    }
+
+
+def file_fault(desc: str, line: int, column: int | None) -> dict:
+    """The whole 400 body for a file with one fault, ``desc`` being ``Line <line>: <message>``."""
+    message = desc.removeprefix(f"Line {line}: ")
+    return {
+        "Status": "Error",
+        "Desc": desc,
+        "Errors": [{"line": line, "column": column, "message": message}],
+        "ErrorCount": 1,
+    }
+
+
 # (file, the exact Desc): one per way a file can be refused.
 BAD_DATE = "Line 3: date must be an ISO 8601 date and time like 2018-12-14 08:29:52.506166, got "
 
@@ -119,4 +141,38 @@ MALFORMED = {
         H + b'bob,"Ru\r\nby",5,1,' + WHEN.encode() + b"\r\nann,Ruby,5,0," + WHEN.encode() + b"\r\n",
         "Line 4: quantity must be a positive whole number, got '0'",
     ),
+}
+
+# Where each of MALFORMED's faults is: (line, column), column None for the line itself.
+MALFORMED_AT = {
+    "empty": (1, None),
+    "bom only": (1, None),
+    "header only": (2, None),
+    "missing column": (1, None),
+    "unknown column": (1, None),
+    "repeated column": (1, None),
+    "no header": (1, None),
+    "too few fields": (3, None),
+    "too many fields": (3, None),
+    "non-numeric total": (2, 3),
+    "negative total": (2, 3),
+    "three decimals": (2, 3),
+    "huge total": (2, 3),
+    "empty total": (2, 3),
+    "zero quantity": (2, 4),
+    "fractional quantity": (2, 4),
+    "negative quantity": (2, 4),
+    "huge quantity": (2, 4),
+    "bad date": (2, 5),
+    "impossible date": (2, 5),
+    "date without time": (2, 5),
+    "empty customer": (2, 1),
+    "blank item": (2, 2),
+    "NUL byte": (3, 1),
+    "NUL byte after the date": (3, 5),
+    "non-ASCII digit as the date's separator": (2, 5),
+    "not UTF-8": (3002, None),
+    "field over the csv limit": (3, None),
+    "stray quote": (2, None),
+    "row after a multi-line field": (4, 4),
 }

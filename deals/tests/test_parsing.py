@@ -1,5 +1,6 @@
 import csv
 import io
+import tracemalloc
 from datetime import UTC, datetime
 from unittest import mock
 
@@ -8,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deals import parsing
-from deals.parsing import DealsFileError, iter_copy_csv, iter_deal_rows
+from deals.parsing import DealsFileError, count_deal_rows, iter_copy_csv, iter_deal_rows
 from deals.tests.helpers import MALFORMED
 from deals.tests.oracle import HEADER, csv_bytes
 
@@ -152,3 +153,134 @@ def test_any_bytes_give_rows_or_a_clear_error(data, block_chars):
     else:
         assert rows
         assert all(row[0] >= 2 and row[1].strip() and row[2].strip() and int(row[4]) > 0 for row in rows)
+
+
+CSV_HEADER = ",".join(HEADER)
+# Columns in another order than COLUMNS: a fault's column is its place in the file.
+REORDERED = "quantity,customer,item,date,total\r\n"
+SEVERAL_FAULTS = (
+    REORDERED
+    + "1,ann,Ruby,2018-12-14 08:29:52,10\r\n"  # 2: fine
+    + "0,bob,Ruby,2018-12-14 08:29:52,10\r\n"  # 3: quantity
+    + "1,bob,Ruby,2018-12-14 08:29:52,-5\r\n"  # 4: total
+    + "1,bob,Ruby\r\n"  # 5: the line itself
+    + "1,cid,Opal,2018-12-14 08:29:52,7\r\n"  # 6: fine
+    + "1,,Ruby,yesterday,10\r\n"  # 7: customer first, the date is not reached
+    + '1,"dan\r\nsmith",Ruby,2018-12-14 08:29:52,10\r\n'  # 8-9: fine, quoted over two lines
+    + "1,eve,Ruby,2019-02-30 10:00:00,10\r\n"  # 10: date
+)
+SEVERAL_ERRORS = [
+    {"line": 3, "column": 1, "message": "quantity must be a positive whole number, got '0'"},
+    {"line": 4, "column": 5, "message": "total must not be negative, got '-5'"},
+    {"line": 5, "column": None, "message": "expected 5 fields, got 3"},
+    {"line": 7, "column": 2, "message": "customer is empty"},
+    {
+        "line": 10,
+        "column": 4,
+        "message": "date must be an ISO 8601 date and time like 2018-12-14 08:29:52.506166, got '2019-02-30 10:00:00'",
+    },
+]
+
+
+@pytest.mark.parametrize("block_chars", [8, 100, 1 << 16])
+@pytest.mark.parametrize("newline", ["\r\n", "\n"])
+def test_every_fault_is_listed_in_file_order_with_its_line_and_column(block_chars, newline):
+    data = SEVERAL_FAULTS.replace("\r\n", newline).encode()
+
+    with mock.patch.object(parsing, "BLOCK_CHARS", block_chars), pytest.raises(DealsFileError) as refused:
+        parse(data)
+
+    assert (refused.value.message, refused.value.errors, refused.value.count) == (
+        "Line 3: quantity must be a positive whole number, got '0'",
+        SEVERAL_ERRORS,
+        5,
+    )
+
+
+def test_faults_in_quote_free_blocks_are_listed_too():
+    good = f"ann,Ruby,10,1,{WHEN}\n"
+    data = (CSV_HEADER + "\n" + good * 3000 + "bob,Ruby,5,0,x\n" + good * 3000 + "cid,,5,1,x\n" + good).encode()
+
+    with pytest.raises(DealsFileError) as refused:
+        parse(data)
+
+    assert (refused.value.errors, refused.value.count) == (
+        [
+            {"line": 3002, "column": 4, "message": "quantity must be a positive whole number, got '0'"},
+            {"line": 6003, "column": 2, "message": "item is empty"},
+        ],
+        2,
+    )
+
+
+def test_only_the_first_thousand_faults_are_listed_and_all_are_counted():
+    bad = f"bob,Ruby,5,0,{WHEN}\r\n"
+    data = (CSV_HEADER + "\r\n" + (bad + f"ann,Ruby,10,1,{WHEN}\r\n") * 1500).encode()
+
+    with pytest.raises(DealsFileError) as refused:
+        parse(data)
+
+    message = "quantity must be a positive whole number, got '0'"
+    assert refused.value.errors == [{"line": 2 + 2 * n, "column": 4, "message": message} for n in range(1000)]
+    assert refused.value.count == 1500
+
+
+@pytest.mark.parametrize(
+    ("tail", "last"),
+    [
+        (
+            b'bob,"Ruby"x,5,1,' + WHEN.encode() + b"\r\n",
+            {"line": 4, "column": None, "message": "malformed CSV (',' expected after '\"')"},
+        ),
+        (
+            "Рубин,x,1,1,2018-12-14 08:29:52\r\n".encode("cp1251"),
+            {"line": 4, "column": None, "message": "the file is not UTF-8 text"},
+        ),
+    ],
+    ids=["stray quote", "not UTF-8"],
+)
+def test_a_fault_that_makes_the_rest_unreadable_is_the_last_one(tail, last):
+    data = (CSV_HEADER + "\r\n" + f"bob,Ruby,5,0,{WHEN}\r\nann,Ruby,10,1,{WHEN}\r\n").encode() + tail + b"x,y\r\n" * 5
+
+    with pytest.raises(DealsFileError) as refused:
+        parse(data)
+
+    first = {"line": 2, "column": 4, "message": "quantity must be a positive whole number, got '0'"}
+    assert (refused.value.errors, refused.value.count) == ([first, last], 2)
+
+
+def test_a_bad_header_is_one_fault_whatever_follows():
+    data = b"customer,item,total,date\r\n" + b"ann,Ruby,-1,yesterday\r\n" * 10
+
+    with pytest.raises(DealsFileError) as refused:
+        parse(data)
+
+    message = (
+        "the header must name exactly the columns customer, item, total, quantity, date (in any order): "
+        "missing quantity"
+    )
+    assert (refused.value.errors, refused.value.count) == ([{"line": 1, "column": None, "message": message}], 1)
+
+
+def test_counting_rows_checks_the_file_as_an_upload_does(sample_csv):
+    assert count_deal_rows(io.BytesIO(sample_csv)) == len(parse(sample_csv))
+    with pytest.raises(DealsFileError) as refused:
+        count_deal_rows(io.BytesIO(SEVERAL_FAULTS.encode()))
+    assert (refused.value.errors, refused.value.count) == (SEVERAL_ERRORS, 5)
+
+
+def test_memory_stays_flat_however_many_faults():
+    def peak(lines: int) -> int:
+        data = io.BytesIO((CSV_HEADER + "\r\n" + f"bob,Ruby,5,0,{WHEN}\r\n" * lines).encode())
+        tracemalloc.start()
+        try:
+            with pytest.raises(DealsFileError):
+                count_deal_rows(data)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small, large = peak(20_000), peak(200_000)
+
+    assert large < small * 1.5
+    assert large < 4 * 1024 * 1024
