@@ -241,7 +241,7 @@ def _plain_block(block: str, at: tuple[int, ...]) -> tuple[str, list, int] | Non
     string and map calls (several times cheaper than the csv module and a Python
     loop per row): ``(text for COPY with LF line ends, columns in file order, rows)``.
     None when anything is unusual; ``_check_row`` then reads the block with the csv
-    module and either accepts it too or names the first bad line, so this path is
+    module and either accepts it too or names its bad lines, so this path is
     only ever stricter. Without quotes, CSV is exactly lines split on LF or CRLF and
     fields split on commas, which is also how PostgreSQL's COPY reads the text."""
     text = block.replace("\r\n", "\n") if "\r" in block else block
@@ -383,8 +383,9 @@ def _validated_blocks(binary: BinaryIO, *, whole: bool = True) -> Iterator:
 
 def iter_deal_rows(binary: BinaryIO) -> Iterator[DealRow]:
     """Yield each validated row of ``binary`` (a seekable binary file) as
-    (line, customer, item, total, quantity, date), or raise ``DealsFileError`` at the
-    first problem. Memory stays flat: one 64 KB block at a time."""
+    (line, customer, item, total, quantity, date) until the first fault; at the end,
+    raise ``DealsFileError`` listing every fault. Memory stays flat: one 64 KB block
+    at a time."""
     blocks = _validated_blocks(binary)
     names = next(blocks)
     order = [names.index(c) for c in COLUMNS]

@@ -31,11 +31,12 @@ def deals_upload(*, file: BinaryIO, user: User | None = None, name: str = "") ->
 
     Invariants: uploads take turns (an advisory lock on PostgreSQL, BEGIN IMMEDIATE on
     SQLite, both held to commit), so two at once end with the later one complete
-    and nothing of the earlier. A rejected file (``DealsFileError`` at its first bad
-    line) rolls everything back: the previous data set is untouched. An accepted
-    one commits its rows, its aggregates, the removal of every other data set and
-    the current mark together, so a reader sees the old report or the new one,
-    never a mix (readers use only the aggregate tables and the current mark)."""
+    and nothing of the earlier. A rejected file (``DealsFileError`` once the whole
+    file is checked; nothing is written after its first fault) rolls everything
+    back: the previous data set is untouched. An accepted one commits its rows,
+    its aggregates, the removal of every other data set and the current mark
+    together, so a reader sees the old report or the new one, never a mix
+    (readers use only the aggregate tables and the current mark)."""
     postgres = connection.vendor == "postgresql"
     with transaction.atomic():
         with connection.cursor() as cursor:
