@@ -117,17 +117,21 @@ class SarifRenderer(JSONRenderer):
     format = "sarif"
 
 
+_SARIF_200 = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="A SARIF 2.1.0 log: one run of flake8 (with its version), one result per finding. "
+    "`level` is `error` for E9 (could not parse or read the file) and F (pyflakes) codes, "
+    "`warning` for the rest. The same document is `application/json` when only that is acceptable.",
+)
+
+
 class CheckSarifApi(APIView):
     renderer_classes = [SarifRenderer, JSONRenderer]
 
     @extend_schema(
         responses={
-            (200, SARIF_CONTENT_TYPE): OpenApiResponse(
-                OpenApiTypes.OBJECT,
-                description="A SARIF 2.1.0 log: one run of flake8 (with its version), one result per finding. "
-                "`level` is `error` for E9 (could not parse or read the file) and F (pyflakes) codes, "
-                "`warning` for the rest.",
-            ),
+            (200, SARIF_CONTENT_TYPE): _SARIF_200,
+            (200, "application/json"): _SARIF_200,
             404: OpenApiResponse(description="No such check, or not yours."),
         },
         tags=["codecheck"],

@@ -1,5 +1,6 @@
 """What changed since the previous check, and the check as SARIF (against the official schema and flake8)."""
 
+import importlib
 import importlib.metadata
 import io
 import json
@@ -243,3 +244,35 @@ def test_the_file_page_marks_new_and_fixed(client, user):
     assert re.search(
         r'data-testid="change">since the previous check: <span[^>]*>1 new</span> <span[^>]*>2 fixed</span>', page
     )
+
+
+def test_the_migration_fills_in_existing_checks(user):
+    from django.apps import apps
+
+    backfill = importlib.import_module("codecheck.migrations.0002_check_findings_change").backfill
+    code_file = CodeFileFactory(owner=user)
+    first, failed, third = (CheckFactory(file=code_file, version=v) for v in (1, 2, 3))
+    failed.error = "flake8 timed out"
+    failed.save()
+    FindingFactory(check_log=first, line=1, code="F401", message="'os' imported but unused")
+    FindingFactory(check_log=first, line=2, code="F401", message="'sys' imported but unused")
+    FindingFactory(check_log=third, line=5, code="F401", message="'os' imported but unused")
+    FindingFactory(check_log=third, line=6, code="E225", message="missing whitespace around operator")
+
+    backfill(apps, None)
+
+    changes = [(c.new_findings, c.fixed_findings) for c in Check.objects.order_by("version")]
+    assert changes == [
+        ([], []),
+        ([], []),
+        ([_f(6, 1, "E225", "missing whitespace around operator")], [_f(2, 1, "F401", "'sys' imported but unused")]),
+    ]
+
+
+def test_sarif_as_plain_json_when_only_that_is_acceptable(auth_client, user):
+    check = CheckFactory(file=CodeFileFactory(owner=user))
+
+    response = auth_client.get(_sarif_url(check), HTTP_ACCEPT="application/json")
+
+    assert (response.status_code, response["Content-Type"]) == (HTTPStatus.OK, "application/json")
+    jsonschema.Draft202012Validator(SARIF_SCHEMA).validate(response.json())
