@@ -62,6 +62,9 @@ class Check(models.Model):
     email_sent_at = models.DateTimeField(null=True, blank=True)
     email_attempts = models.PositiveIntegerField(default=0)
     email_error = models.TextField(blank=True, default="")
+    # Against the previous checked version of the file, fixed at check time (codecheck.review.findings_diff).
+    new_findings = models.JSONField(default=list, blank=True)
+    fixed_findings = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

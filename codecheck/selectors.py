@@ -46,6 +46,20 @@ def check_list(*, user, passed: bool | None = None, email_sent: bool | None = No
     return _with_findings(qs)
 
 
+CHECK_NOT_FOUND = "No such check: it does not exist or is not yours."
+
+
+def check_get(*, user, pk: int) -> Check:
+    """A check of one of the user's files (deleted ones included); staff may read any."""
+    if not 0 < pk <= MAX_PK:
+        raise NotFound(CHECK_NOT_FOUND)
+    qs = Check.objects.all() if user.is_staff else Check.objects.filter(file__owner=user)
+    try:
+        return _with_findings(qs).get(pk=pk)
+    except Check.DoesNotExist:
+        raise NotFound(CHECK_NOT_FOUND) from None
+
+
 def check_list_for_file(*, code_file: CodeFile) -> QuerySet[Check]:
     return _with_findings(code_file.checks.all())
 

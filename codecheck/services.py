@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from codecheck.models import Check, CodeFile, Finding
+from codecheck.review import FindingDict, finding_dict, findings_diff
 from codecheck.runner import CheckOutcome, SourceFile, get_checker
 from codecheck.selectors import (
     FILE_NOT_FOUND,
@@ -201,6 +202,33 @@ class CheckResult:
     finished_at: datetime
 
 
+def _previous_findings(*, fresh: list[CheckResult]) -> dict[int, list[FindingDict]]:
+    """For each file of the batch, the findings of its latest earlier check that flake8
+    completed (a check that failed to run says nothing about the code). Two queries."""
+    earlier: dict[int, tuple[int, int]] = {}  # file id -> (version, check id)
+    claimed = {r.claim.file_id: r.claim.version for r in fresh}
+    rows = Check.objects.filter(file_id__in=claimed, error="").values_list("file_id", "version", "pk")
+    for file_id, version, pk in rows:
+        if version < claimed[file_id] and version > earlier.get(file_id, (0, 0))[0]:
+            earlier[file_id] = (version, pk)
+    file_of_check = {pk: file_id for file_id, (_, pk) in earlier.items()}
+    found: dict[int, list[FindingDict]] = {file_id: [] for file_id in earlier}
+    for f in Finding.objects.filter(check_log_id__in=file_of_check):
+        found[file_of_check[f.check_log_id]].append(
+            finding_dict(line=f.line, column=f.column, code=f.code, message=f.message)
+        )
+    return found
+
+
+def _change(*, result: CheckResult, previous: dict[int, list[FindingDict]]) -> tuple[list, list]:
+    if result.outcome.error or result.claim.file_id not in previous:
+        return [], []
+    current = [
+        finding_dict(line=f.line, column=f.column, code=f.code[:16], message=f.message) for f in result.outcome.findings
+    ]
+    return findings_diff(previous=previous[result.claim.file_id], current=current)
+
+
 @transaction.atomic
 def checks_record(*, results: list[CheckResult]) -> list[Check]:
     """Store the checks of a batch in one transaction and queue their emails; a version
@@ -221,6 +249,8 @@ def checks_record(*, results: list[CheckResult]) -> list[Check]:
         if result.claim.file_id in files and key not in done:
             done.add(key)
             fresh.append(result)
+    previous = _previous_findings(fresh=fresh)
+    changes = [_change(result=r, previous=previous) for r in fresh]
     checks = Check.objects.bulk_create(
         Check(
             file_id=r.claim.file_id,
@@ -230,8 +260,10 @@ def checks_record(*, results: list[CheckResult]) -> list[Check]:
             passed=r.outcome.passed,
             findings_count=len(r.outcome.findings),
             error=r.outcome.error,
+            new_findings=new,
+            fixed_findings=fixed,
         )
-        for r in fresh
+        for r, (new, fixed) in zip(fresh, changes, strict=True)
     )
     Finding.objects.bulk_create(
         Finding(check_log=check, line=f.line, column=f.column, code=f.code[:16], message=f.message)

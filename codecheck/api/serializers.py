@@ -26,6 +26,13 @@ class FindingOutputSerializer(serializers.ModelSerializer):
         fields = ["line", "column", "code", "message"]
 
 
+class FindingChangeOutputSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text="In the version checked; for a fixed finding, in the earlier version.")
+    column = serializers.IntegerField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
 class CheckFileOutputSerializer(serializers.ModelSerializer):
     deleted = serializers.BooleanField(source="is_deleted")
 
@@ -37,6 +44,12 @@ class CheckFileOutputSerializer(serializers.ModelSerializer):
 class CheckOutputSerializer(serializers.ModelSerializer):
     file = CheckFileOutputSerializer()
     findings = FindingOutputSerializer(many=True)
+    new_findings = FindingChangeOutputSerializer(
+        many=True, help_text="Findings the previous checked version of this file did not have; empty on a first check."
+    )
+    fixed_findings = FindingChangeOutputSerializer(
+        many=True, help_text="Findings of the previous checked version that are gone; empty on a first check."
+    )
 
     class Meta:
         model = Check
@@ -48,6 +61,8 @@ class CheckOutputSerializer(serializers.ModelSerializer):
             "error",
             "findings_count",
             "findings",
+            "new_findings",
+            "fixed_findings",
             "started_at",
             "finished_at",
             "created_at",
@@ -70,6 +85,8 @@ class CheckOutputSerializer(serializers.ModelSerializer):
                 {"line": f.line, "column": f.column, "code": f.code, "message": f.message}
                 for f in instance.findings.all()
             ],
+            "new_findings": instance.new_findings,
+            "fixed_findings": instance.fixed_findings,
             "started_at": rendered(DATETIME, instance.started_at),
             "finished_at": rendered(DATETIME, instance.finished_at),
             "created_at": rendered(DATETIME, instance.created_at),

@@ -4,6 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,7 +15,8 @@ from codecheck.api.serializers import (
     CodeFileOutputSerializer,
     CodeFileUploadInputSerializer,
 )
-from codecheck.selectors import check_list, check_list_for_file, code_file_get, code_file_list
+from codecheck.review import SARIF_CONTENT_TYPE, check_sarif, finding_dict
+from codecheck.selectors import check_get, check_list, check_list_for_file, code_file_get, code_file_list
 from codecheck.services import code_file_delete, code_file_overwrite, code_file_upload
 from config.pagination import PageNumberPagination, paginated_response
 
@@ -108,3 +110,42 @@ class CheckListApi(APIView):
         filters.is_valid(raise_exception=True)
         checks = check_list(user=request.user, **filters.validated_data)
         return paginated_response(self, request, checks, CheckOutputSerializer)
+
+
+class SarifRenderer(JSONRenderer):
+    media_type = SARIF_CONTENT_TYPE
+    format = "sarif"
+
+
+_SARIF_200 = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="A SARIF 2.1.0 log: one run of flake8 (with its version), one result per finding. "
+    "`level` is `error` for E9 (could not parse or read the file) and F (pyflakes) codes, "
+    "`warning` for the rest. The same document is `application/json` when only that is acceptable.",
+)
+
+
+class CheckSarifApi(APIView):
+    renderer_classes = [SarifRenderer, JSONRenderer]
+
+    @extend_schema(
+        responses={
+            (200, SARIF_CONTENT_TYPE): _SARIF_200,
+            (200, "application/json"): _SARIF_200,
+            404: OpenApiResponse(description="No such check, or not yours."),
+        },
+        tags=["codecheck"],
+        description="The check as a SARIF 2.1.0 log, for code-scanning tools.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        check = check_get(user=request.user, pk=pk)
+        findings = [
+            finding_dict(line=f.line, column=f.column, code=f.code, message=f.message) for f in check.findings.all()
+        ]
+        return Response(check_sarif(file_name=check.file.name, findings=findings))
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # Errors keep DRF's JSON body and say so in their content type.
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)

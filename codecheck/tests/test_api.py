@@ -46,6 +46,8 @@ def _check_body(check: Check) -> dict:
         "findings": [
             {"line": f.line, "column": f.column, "code": f.code, "message": f.message} for f in check.findings.all()
         ],
+        "new_findings": check.new_findings,
+        "fixed_findings": check.fixed_findings,
         "started_at": _iso(check.started_at),
         "finished_at": _iso(check.finished_at),
         "created_at": _iso(check.created_at),
