@@ -3,8 +3,10 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 
 class Category(models.TextChoices):
@@ -157,3 +159,30 @@ class ShippingAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} for order {self.order_id}"
+
+
+class OrderEventType(models.TextChoices):
+    CREATED = "created", "Created"
+    RECEIPT_GENERATED = "receipt_generated", "Receipt generated"
+    EMAIL_SENT = "email_sent", "Email sent"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    SHIPPING_ATTEMPT = "shipping_attempt", "Shipping attempt"
+
+
+class OrderEvent(models.Model):
+    """One entry of an order's history, written by the service that makes the
+    change, in the transaction of that change: it exists if and only if the
+    change was committed."""
+
+    # No index of its own: the (order, id) index below serves the foreign key and the timeline.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", db_index=False)
+    type = models.CharField(max_length=30, choices=OrderEventType.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    data = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        ordering = ["order", "pk"]
+        indexes = [models.Index(fields=["order", "id"], name="orders_event_order_id")]
+
+    def __str__(self) -> str:
+        return f"{self.type} of order {self.order_id}"

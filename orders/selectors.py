@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from config.filters import IntegerFilter, StrictFilterSet
-from orders.models import Category, Order, OrderStatus, Product
+from orders.models import Category, Order, OrderEvent, OrderStatus, Product
 
 
 class ProductFilter(StrictFilterSet):
@@ -56,3 +56,8 @@ def order_visible(*, user: User, order_id: int) -> bool:
 
 def order_get(*, order_id: int) -> Order:
     return _order_qs().get(pk=order_id)
+
+
+def order_events(*, order_id: int) -> QuerySet[OrderEvent]:
+    """An order's timeline, oldest first (in the order the events were written)."""
+    return OrderEvent.objects.filter(order_id=order_id).order_by("pk").only("type", "created_at", "data")

@@ -1,5 +1,6 @@
 """Writes of the shop: products, orders and their status, receipts, emails and shipping calls."""
 
+import json
 import logging
 import time
 from collections import OrderedDict
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.db.models import BigIntegerField, Case, Exists, F, OuterRef, ProtectedError, Q, Value, When, sql
 from django.utils import timezone
@@ -24,6 +26,8 @@ from orders.errors import InsufficientStock, InvalidTransition, ProductInUse, Sh
 from orders.models import (
     Order,
     OrderEmail,
+    OrderEvent,
+    OrderEventType,
     OrderItem,
     OrderStatus,
     Product,
@@ -140,11 +144,11 @@ def order_create(*, user: User, lines: list[OrderLineIn]) -> Order:
 
 
 def _order_write(*, user: User, total: Decimal, wanted: "OrderedDict[int, int]", products: dict[int, Product]) -> Order:
-    """Insert the order and its lines and take the quantities off the (locked) stock.
+    """Insert the order, its lines and its ``created`` event, and take the quantities off the (locked) stock.
 
     Two implementations that write the same rows (``test_order_write_paths_write_the_same_rows``):
-    the ORM's three statements (``_order_write_orm``), and on PostgreSQL one
-    statement with the two INSERTs and the UPDATE as data-modifying CTEs, so
+    the ORM's four statements (``_order_write_orm``), and on PostgreSQL one
+    statement with the three INSERTs and the UPDATE as data-modifying CTEs, so
     the row locks are held for one round trip instead of three and the model
     machinery of ``save()``/``bulk_create()`` is skipped (half the client CPU
     of an order; figures in docs/benchmarks.md). The order's INSERT is
@@ -165,6 +169,11 @@ def _order_write(*, user: User, total: Decimal, wanted: "OrderedDict[int, int]",
     item_params = [v for pk, quantity in wanted.items() for v in (pk, products[pk].name, quantity, products[pk].price)]
     cases = " ".join(["WHEN %s THEN %s"] * len(wanted))
     stock_params = [v for pk, quantity in wanted.items() for v in (pk, quantity)]
+    event_params: list[Any] = [
+        OrderEventType.CREATED.value,
+        order.created_at,  # set by the compiler above (auto_now_add)
+        json.dumps(_created_event_data(total=total, wanted=wanted, products=products), cls=DjangoJSONEncoder),
+    ]
     with connection.cursor() as cursor:
         cursor.execute(  # only placeholders carry values
             f"WITH new_order AS ({order_sql}), "  # noqa: S608
@@ -172,9 +181,11 @@ def _order_write(*, user: User, total: Decimal, wanted: "OrderedDict[int, int]",
             '("order_id", "product_id", "product_name", "quantity", "price_at_purchase") '
             f"SELECT new_order.id, line.* FROM new_order, (VALUES {item_rows}) AS line), "
             f'stock AS (UPDATE "{Product._meta.db_table}" SET "stock" = "stock" - (CASE "id" {cases} END) '
-            f'WHERE "id" IN ({", ".join(["%s"] * len(wanted))})) '
+            f'WHERE "id" IN ({", ".join(["%s"] * len(wanted))})), '
+            f'new_event AS (INSERT INTO "{OrderEvent._meta.db_table}" ("order_id", "type", "created_at", "data") '
+            "SELECT new_order.id, %s, %s, %s::jsonb FROM new_order) "
             "SELECT id FROM new_order",
-            [*order_params, *item_params, *stock_params, *wanted],
+            [*order_params, *item_params, *stock_params, *wanted, *event_params],
         )
         (order.pk,) = cursor.fetchone()
     order._state.adding, order._state.db = False, connection.alias
@@ -196,7 +207,36 @@ def _order_write_orm(
         for pk, quantity in wanted.items()
     )
     _stock_add({pk: -quantity for pk, quantity in wanted.items()}, invalidate=False)
+    OrderEvent.objects.create(
+        order=order,
+        type=OrderEventType.CREATED,
+        created_at=order.created_at,
+        data=_created_event_data(total=total, wanted=wanted, products=products),
+    )
     return order
+
+
+def _created_event_data(
+    *, total: Decimal, wanted: "OrderedDict[int, int]", products: dict[int, Product]
+) -> dict[str, Any]:
+    """What the order was placed with: the total and the lines, amounts as strings like the API's."""
+    return {
+        "total_price": str(total),
+        "items": [
+            {
+                "product": pk,
+                "product_name": products[pk].name,
+                "quantity": quantity,
+                "price_at_purchase": str(products[pk].price),
+            }
+            for pk, quantity in wanted.items()
+        ],
+    }
+
+
+def _event(order_id: int, type: str, data: dict[str, Any]) -> None:
+    """Record one event of an order's timeline; called inside the transaction of the change."""
+    OrderEvent.objects.create(order_id=order_id, type=type, data=data)
 
 
 def _stock_add(deltas: dict[int, int], *, invalidate: bool = True) -> None:
@@ -266,6 +306,7 @@ def order_status_change(*, order: Order, actor: User, status: str) -> Order:
         update_fields += ["shipping_status", "shipping_updated_at", "shipping_error"]
         order_notify_shipping_task.delay_on_commit(order.pk)
     order.save(update_fields=update_fields)
+    _event(order.pk, OrderEventType.STATUS_CHANGED, {"from": current, "to": status, "by": actor.pk})
     return order
 
 
@@ -286,9 +327,12 @@ def order_receipt_generate(*, order_id: int) -> None:
         pdf = receipt_pdf_render(order=order)
         field = Order._meta.get_field("receipt")
         name = field.storage.save(field.generate_filename(order, f"receipt-{order.number}.pdf"), ContentFile(pdf))
-        claimed = Order.objects.filter(pk=order.pk, receipt="").update(
-            receipt=name, receipt_generated_at=timezone.now()
-        )
+        with transaction.atomic():
+            claimed = Order.objects.filter(pk=order.pk, receipt="").update(
+                receipt=name, receipt_generated_at=timezone.now()
+            )
+            if claimed:
+                _event(order.pk, OrderEventType.RECEIPT_GENERATED, {})
         if claimed:
             order_detail_invalidate(order_id=order.pk)
             order.refresh_from_db(fields=["receipt", "receipt_generated_at"])
@@ -325,7 +369,9 @@ def order_confirmation_send(*, order: Order) -> OrderEmail:
         with order.receipt.open("rb") as fh:
             message.attach(f"receipt-{order.number}.pdf", fh.read(), "application/pdf")
     message.send()  # an SMTP error propagates and the task retries
-    OrderEmail.objects.filter(pk=email.pk, sent_at__isnull=True).update(sent_at=timezone.now())
+    with transaction.atomic():
+        if OrderEmail.objects.filter(pk=email.pk, sent_at__isnull=True).update(sent_at=timezone.now()):
+            _event(order.pk, OrderEventType.EMAIL_SENT, {"kind": email.kind, "recipient": email.recipient})
     order_detail_invalidate(order_id=order.pk)
     logger.info("email: confirmation of %s sent to %s", order.number, email.recipient)
     email.refresh_from_db()
@@ -371,14 +417,16 @@ def order_notify_shipping(*, order_id: int, final_attempt: bool) -> ShippingAtte
     now = timezone.now()
     attempt.succeeded, attempt.status_code, attempt.error = not error, status_code, error
     attempt.duration_ms, attempt.finished_at = int((time.monotonic() - started) * 1000), now
-    attempt.save(update_fields=["succeeded", "status_code", "error", "duration_ms", "finished_at"])
-    pending = Order.objects.filter(pk=order.pk, shipping_status=ShippingStatus.PENDING)
-    if not error:
-        pending.update(shipping_status=ShippingStatus.SUCCEEDED, shipping_updated_at=now, shipping_error="")
-    elif final_attempt:
-        pending.update(shipping_status=ShippingStatus.FAILED, shipping_updated_at=now, shipping_error=error)
-    else:
-        pending.update(shipping_updated_at=now, shipping_error=error)
+    with transaction.atomic():
+        attempt.save(update_fields=["succeeded", "status_code", "error", "duration_ms", "finished_at"])
+        _shipping_attempt_event(attempt, "succeeded" if not error else "failed")
+        pending = Order.objects.filter(pk=order.pk, shipping_status=ShippingStatus.PENDING)
+        if not error:
+            pending.update(shipping_status=ShippingStatus.SUCCEEDED, shipping_updated_at=now, shipping_error="")
+        elif final_attempt:
+            pending.update(shipping_status=ShippingStatus.FAILED, shipping_updated_at=now, shipping_error=error)
+        else:
+            pending.update(shipping_updated_at=now, shipping_error=error)
     order_detail_invalidate(order_id=order.pk)
     logger.info("shipping: order %s attempt %d %s", order.number, attempt.number, error or "succeeded")
     if error:
@@ -413,9 +461,15 @@ def _shipping_attempt_claim(*, order_id: int) -> ShippingAttempt | None:
             return None
         last.finished_at, last.error = now, "abandoned: no outcome was recorded (the worker stopped during the call)"
         last.save(update_fields=["finished_at", "error"])
+        _shipping_attempt_event(last, "abandoned")
     attempt = ShippingAttempt.objects.create(order=order, number=last.number + 1 if last else 1)
     Order.objects.filter(pk=order.pk).update(shipping_updated_at=now)
     return attempt
+
+
+def _shipping_attempt_event(attempt: ShippingAttempt, outcome: str) -> None:
+    data = {"number": attempt.number, "outcome": outcome, "status_code": attempt.status_code, "error": attempt.error}
+    _event(attempt.order_id, OrderEventType.SHIPPING_ATTEMPT, data)
 
 
 # --- Sweeper --------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from config.fields import TextField
 from config.representation import DATETIME, MONEY, rendered
-from orders.models import Category, Order, OrderItem, OrderStatus, Product, ShippingAttempt
+from orders.models import Category, Order, OrderEvent, OrderItem, OrderStatus, Product, ShippingAttempt
 from orders.services import OrderLineIn, minimum_total_message, order_lines_merge
 
 MAX_LINES = 100
@@ -164,3 +164,20 @@ class OrderOutputSerializer(serializers.ModelSerializer):
             "shipping_error": instance.shipping_error,
             "shipping_attempts": [attempt_representation(a) for a in instance.shipping_attempts.all()],
         }
+
+
+class OrderEventOutputSerializer(serializers.ModelSerializer):
+    # A declared field, so the schema says "object"; DRF keeps declared fields off the class, so
+    # the serializer's own ``.data`` is not shadowed (the stubs cannot know that).
+    data = serializers.DictField(  # type: ignore[assignment]
+        help_text=(
+            "By type: `created` {total_price, items: [{product, product_name, quantity, price_at_purchase}]}; "
+            "`receipt_generated` {}; `email_sent` {kind, recipient}; `status_changed` {from, to, by: the "
+            "acting user's id, null for the system}; `shipping_attempt` {number (from 1), outcome: succeeded, "
+            "failed or abandoned, status_code (null without an answer), error}."
+        )
+    )
+
+    class Meta:
+        model = OrderEvent
+        fields = ["type", "created_at", "data"]

@@ -18,16 +18,18 @@ from config.errors import NotFound
 from config.pagination import paginated_response
 from orders.api.serializers import (
     OrderCreateInputSerializer,
+    OrderEventOutputSerializer,
     OrderOutputSerializer,
     OrderStatusInputSerializer,
     ProductInputSerializer,
     ProductOutputSerializer,
 )
 from orders.cache import order_detail_slot, product_list_slot
-from orders.models import Order, Product
+from orders.models import Order, OrderEvent, Product
 from orders.selectors import (
     AdminOrderFilter,
     ProductFilter,
+    order_events,
     order_get,
     order_list,
     order_list_all,
@@ -210,6 +212,21 @@ class OrderDetailApi(CachedGetMixin, APIView):
             order=Order(pk=pk), actor=cast(User, request.user), status=data.validated_data["status"]
         )
         return Response(OrderOutputSerializer(order_get(order_id=order.pk)).data)
+
+
+class OrderEventListApi(GenericAPIView):
+    permission_classes = [IsAuthenticated, IsOrderVisible]
+    queryset = OrderEvent.objects.none()
+    serializer_class = OrderEventOutputSerializer
+
+    @extend_schema(
+        responses={200: OrderEventOutputSerializer(many=True), 404: OpenApiResponse(description=ORDER_NOT_FOUND)},
+        tags=["orders"],
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        """The order's history (owner or admin), oldest first: created, receipt_generated,
+        email_sent, status_changed, shipping_attempt."""
+        return paginated_response(self, request, order_events(order_id=pk), OrderEventOutputSerializer)
 
 
 class OrderReceiptApi(APIView):
