@@ -1,3 +1,4 @@
+import hashlib
 import io
 from http import HTTPStatus
 
@@ -36,6 +37,12 @@ def detail(pk: int) -> str:
     return reverse("files-api:file-detail", kwargs={"pk": pk})
 
 
+def stored_sha256(file: File) -> str:
+    """The oracle: hashlib over the bytes as stored."""
+    with file.file.open("rb") as stream:
+        return hashlib.sha256(stream.read()).hexdigest()
+
+
 def expected_body(file: File) -> dict:
     file.refresh_from_db()
     return {
@@ -44,6 +51,7 @@ def expected_body(file: File) -> dict:
         "file": f"http://testserver{reverse('files-api:file-download', kwargs={'pk': file.pk})}",
         "original_name": file.original_name,
         "size": file.size,
+        "sha256": stored_sha256(file),
         "content_type": file.content_type,
         "kind": file.kind,
         "status": file.status,
