@@ -32,8 +32,15 @@ def requested_range(request: Request, size: int) -> ByteRange | None:
     parsed = parse_range_header(header)
     if parsed is None or parsed.units != "bytes" or len(parsed.ranges) != 1:
         return None
-    bounds = parsed.range_for_length(size)
-    return UNSATISFIABLE if bounds is None else ByteRange(*bounds)
+    # Werkzeug parsed it: 0 <= start < stop, or a suffix (start < 0, stop None).
+    # Not Range.range_for_length: it refuses a suffix longer than the file, which
+    # RFC 9110 (14.1.2) says means the whole file.
+    start, stop = parsed.ranges[0]
+    if stop is None:
+        start, stop = (max(size + start, 0) if start < 0 else start), size
+    if start >= size:
+        return UNSATISFIABLE
+    return ByteRange(start, min(stop, size))
 
 
 class _Slice:
