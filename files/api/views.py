@@ -116,15 +116,19 @@ RANGE_PARAMETER = OpenApiParameter(
         "Several ranges, a malformed header or `If-Range` get the whole file (200)."
     ),
 )
-RANGE_RESPONSES = {
-    206: OpenApiResponse(
-        OpenApiTypes.BINARY,
-        description="The requested bytes, with `Content-Range: bytes first-last/size`.",
-    ),
+ERROR_RESPONSES = {
     401: OpenApiResponse(description="Not logged in."),
     404: OpenApiResponse(description="No such file of yours, or its stored bytes are gone."),
     416: OpenApiResponse(description="The range starts beyond the end; `Content-Range: bytes */size`."),
 }
+
+
+def _partial(media_type: str) -> dict:
+    return {
+        (206, media_type): OpenApiResponse(
+            OpenApiTypes.BINARY, description="The requested bytes, with `Content-Range: bytes first-last/size`."
+        )
+    }
 
 
 def _open_or_404(field):
@@ -137,7 +141,7 @@ def _open_or_404(field):
 class FileDownloadApi(APIView):
     @extend_schema(
         parameters=[RANGE_PARAMETER],
-        responses={(200, "*/*"): OpenApiTypes.BINARY, **RANGE_RESPONSES},
+        responses={(200, "*/*"): OpenApiTypes.BINARY, **_partial("*/*"), **ERROR_RESPONSES},
         tags=TAGS,
         summary="Download the file as an attachment, under its original name",
     )
@@ -152,7 +156,7 @@ class FileDownloadApi(APIView):
 class FileThumbnailApi(APIView):
     @extend_schema(
         parameters=[RANGE_PARAMETER],
-        responses={(200, "image/png"): OpenApiTypes.BINARY, **RANGE_RESPONSES},
+        responses={(200, "image/png"): OpenApiTypes.BINARY, **_partial("image/png"), **ERROR_RESPONSES},
         tags=TAGS,
         summary="The PNG thumbnail of a processed image, as an attachment",
     )
