@@ -34,6 +34,8 @@ class File(models.Model):
     processed = models.BooleanField(default=False)
     original_name = models.CharField(max_length=255)
     size = models.BigIntegerField()
+    # Lowercase hex SHA-256 of the bytes, computed while the upload streams; indexed for ``?sha256=``.
+    sha256 = models.CharField(max_length=64, db_index=True)
     content_type = models.CharField(max_length=127)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)

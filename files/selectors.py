@@ -1,18 +1,45 @@
 """Reads of files, already narrowed to what the user may see."""
 
+import re
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema_field
 
 from config.filters import StrictFilterSet
 from files.models import File
 
+SHA256_PATTERN = "^[0-9a-fA-F]{64}$"
+
+
+class Sha256FormField(forms.CharField):
+    """64 hex digits, either case, read as lowercase. Present but empty is an
+    error too (django-filter would read it as "no filter")."""
+
+    def clean(self, value):
+        if value is None:
+            return None
+        if not re.fullmatch(SHA256_PATTERN, value):
+            raise ValidationError("Enter a SHA-256 digest: 64 hexadecimal characters.", code="invalid")
+        return value.lower()
+
+
+@extend_schema_field({"type": "string", "pattern": SHA256_PATTERN})
+class Sha256Filter(django_filters.CharFilter):
+    field_class = Sha256FormField
+
 
 class FileFilter(StrictFilterSet):
-    """``?status=`` and ``?kind=``. Declared once: a view's ``filterset_fields`` makes
-    django-filter build a new FilterSet class on every request."""
+    """``?status=``, ``?kind=`` and ``?sha256=``. Declared once: a view's
+    ``filterset_fields`` makes django-filter build a new FilterSet class on every request."""
+
+    sha256 = Sha256Filter(help_text="Only files whose bytes have this SHA-256 (64 hex digits).")
 
     class Meta:
         model = File
-        fields = ["status", "kind"]
+        fields = ["status", "kind", "sha256"]
 
 
 def file_list(*, user) -> QuerySet[File]:

@@ -1,7 +1,14 @@
-"""An upload handler that stops reading once a file passes the size limit."""
+"""Upload handlers: a size limit enforced while the body streams, and the SHA-256
+of each stored file computed from the same chunks."""
+
+import hashlib
 
 from django.conf import settings
-from django.core.files.uploadhandler import FileUploadHandler
+from django.core.files.uploadhandler import (
+    FileUploadHandler,
+    MemoryFileUploadHandler,
+    TemporaryFileUploadHandler,
+)
 
 from config.errors import PayloadTooLarge
 from config.uploads import MULTIPART_OVERHEAD_BYTES
@@ -37,3 +44,33 @@ class SizeLimitUploadHandler(FileUploadHandler):
 
     def file_complete(self, file_size):
         return None
+
+
+class Sha256Mixin:
+    """Hashes the chunks this handler keeps (the ones it does not pass on) and
+    sets ``sha256`` on the file it completes, so a large upload is never read a
+    second time to hash it."""
+
+    def new_file(self, *args, **kwargs):
+        self._sha256 = hashlib.sha256()
+        return super().new_file(*args, **kwargs)  # type: ignore[misc]
+
+    def receive_data_chunk(self, raw_data, start):
+        passed_on = super().receive_data_chunk(raw_data, start)  # type: ignore[misc]
+        if passed_on is None:  # kept: this handler stores the file
+            self._sha256.update(raw_data)
+        return passed_on
+
+    def file_complete(self, file_size):
+        file = super().file_complete(file_size)  # type: ignore[misc]
+        if file is not None:
+            file.sha256 = self._sha256.hexdigest()
+        return file
+
+
+class HashingMemoryFileUploadHandler(Sha256Mixin, MemoryFileUploadHandler):
+    """Small files, kept in memory."""
+
+
+class HashingTemporaryFileUploadHandler(Sha256Mixin, TemporaryFileUploadHandler):
+    """Larger files, streamed to a temporary file."""

@@ -1,20 +1,25 @@
 """Upload a file, list and read files with their processing status, delete, download."""
 
-from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
-from django.http import FileResponse, Http404
+from django.http import Http404
+from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from files.api.ranges import ranged_file_response
 from files.api.serializers import FileOutputSerializer, FileUploadInputSerializer
 from files.models import File
 from files.selectors import FileFilter, file_get, file_list
 from files.services import file_delete, file_upload
-from files.upload_handlers import SizeLimitUploadHandler
+from files.upload_handlers import (
+    HashingMemoryFileUploadHandler,
+    HashingTemporaryFileUploadHandler,
+    SizeLimitUploadHandler,
+)
 
 TAGS = ["files"]
 UPLOAD_CHUNK_BYTES = 1024 * 1024
@@ -26,11 +31,11 @@ class FileUploadApi(APIView):
     def initialize_request(self, request, *args, **kwargs):
         # Before anything reads the body (session auth's CSRF check may): the size
         # limit is enforced while the upload streams, small files stay in memory,
-        # larger ones go to a temporary file.
+        # larger ones go to a temporary file, and each is hashed as it arrives.
         handlers = [
             SizeLimitUploadHandler(request),
-            MemoryFileUploadHandler(request),
-            TemporaryFileUploadHandler(request),
+            HashingMemoryFileUploadHandler(request),
+            HashingTemporaryFileUploadHandler(request),
         ]
         for handler in handlers:
             # Django's 64 KB default makes multipart parsing CPU-bound; bigger chunks parse faster.
@@ -102,33 +107,63 @@ def _get_or_404(request: Request, pk: int) -> File:
     return file
 
 
+RANGE_PARAMETER = OpenApiParameter(
+    "Range",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description=(
+        "One byte range (`bytes=0-99`, `bytes=100-`, `bytes=-100`) is answered with 206. "
+        "Several ranges, a malformed header or `If-Range` get the whole file (200)."
+    ),
+)
+ERROR_RESPONSES = {
+    401: OpenApiResponse(description="Not logged in."),
+    404: OpenApiResponse(description="No such file of yours, or its stored bytes are gone."),
+    416: OpenApiResponse(description="The range starts beyond the end; `Content-Range: bytes */size`."),
+}
+
+
+def _partial(media_type: str) -> dict:
+    return {
+        (206, media_type): OpenApiResponse(
+            OpenApiTypes.BINARY, description="The requested bytes, with `Content-Range: bytes first-last/size`."
+        )
+    }
+
+
+def _open_or_404(field):
+    try:
+        return field.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+
+
 class FileDownloadApi(APIView):
     @extend_schema(
-        responses={(200, "*/*"): OpenApiTypes.BINARY},
+        parameters=[RANGE_PARAMETER],
+        responses={(200, "*/*"): OpenApiTypes.BINARY, **_partial("*/*"), **ERROR_RESPONSES},
         tags=TAGS,
         summary="Download the file as an attachment, under its original name",
     )
-    def get(self, request: Request, pk: int) -> FileResponse:
+    def get(self, request: Request, pk: int) -> HttpResponseBase:
         file = _get_or_404(request, pk)
-        try:
-            stream = file.file.open("rb")
-        except FileNotFoundError as exc:
-            raise Http404 from exc
-        return FileResponse(stream, as_attachment=True, filename=file.original_name, content_type=file.content_type)
+        stream = _open_or_404(file.file)
+        return ranged_file_response(
+            request, stream, size=stream.size, filename=file.original_name, content_type=file.content_type
+        )
 
 
 class FileThumbnailApi(APIView):
     @extend_schema(
-        responses={(200, "image/png"): OpenApiTypes.BINARY},
+        parameters=[RANGE_PARAMETER],
+        responses={(200, "image/png"): OpenApiTypes.BINARY, **_partial("image/png"), **ERROR_RESPONSES},
         tags=TAGS,
-        summary="The PNG thumbnail of a processed image",
+        summary="The PNG thumbnail of a processed image, as an attachment",
     )
-    def get(self, request: Request, pk: int) -> FileResponse:
+    def get(self, request: Request, pk: int) -> HttpResponseBase:
         file = _get_or_404(request, pk)
         if not file.thumbnail:
             raise Http404
-        try:
-            stream = file.thumbnail.open("rb")
-        except FileNotFoundError as exc:
-            raise Http404 from exc
-        return FileResponse(stream, content_type="image/png")
+        stream = _open_or_404(file.thumbnail)
+        name = f"{file.original_name.rpartition('.')[0] or file.original_name}.thumbnail.png"
+        return ranged_file_response(request, stream, size=stream.size, filename=name, content_type="image/png")

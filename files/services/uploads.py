@@ -1,5 +1,6 @@
 """Storing an upload and deleting a file."""
 
+import hashlib
 import unicodedata
 from functools import partial
 
@@ -14,6 +15,7 @@ from files.services.detection import SAMPLE_BYTES, detect
 from files.tasks import file_process_task
 
 MAX_NAME_LENGTH = 255
+HASH_CHUNK_BYTES = 1024 * 1024
 
 
 def human_size(size: float) -> str:
@@ -45,6 +47,20 @@ def sanitize_name(name: str | None) -> str:
     return name
 
 
+def upload_sha256(upload: UploadedFile) -> str:
+    """The digest the upload handlers computed while the body streamed; an
+    upload made otherwise (the shell, a test) is read once to hash it."""
+    digest = getattr(upload, "sha256", None)
+    if digest is not None:
+        return digest
+    hasher = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks(HASH_CHUNK_BYTES):
+        hasher.update(chunk)
+    upload.seek(0)
+    return hasher.hexdigest()
+
+
 def file_upload(*, owner, upload: UploadedFile) -> File:
     """Store the upload under a generated name, record it as ``pending`` and
     enqueue its processing once the row is committed. The kind comes from the
@@ -62,6 +78,7 @@ def file_upload(*, owner, upload: UploadedFile) -> File:
         owner=owner,
         original_name=sanitize_name(upload.name),
         size=upload.size,
+        sha256=upload_sha256(upload),
         content_type=detected.content_type,
         kind=detected.kind,
     )

@@ -1,3 +1,5 @@
+import hashlib
+
 import factory
 from django.core.files.base import ContentFile
 
@@ -13,6 +15,7 @@ class FileFactory(factory.django.DjangoModelFactory):
     file = factory.LazyAttribute(lambda o: ContentFile(o.data, name="upload"))
     original_name = factory.Sequence(lambda n: f"notes-{n}.txt")
     size = factory.LazyAttribute(lambda o: len(o.data))
+    sha256 = factory.LazyAttribute(lambda o: hashlib.sha256(o.data).hexdigest())
     content_type = "text/plain"
     kind = File.Kind.TEXT
 

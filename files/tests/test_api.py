@@ -1,4 +1,7 @@
+import hashlib
 import io
+import os
+import subprocess
 from http import HTTPStatus
 
 import pytest
@@ -7,7 +10,7 @@ from django.urls import reverse
 from PIL import Image
 
 from files.models import File
-from files.services import file_process
+from files.services import file_process, uploads
 from files.tests.conftest import stored_files
 from files.tests.factories import FileFactory
 from files.tests.samples import TEXT_FORMATS, image_bytes
@@ -36,6 +39,12 @@ def detail(pk: int) -> str:
     return reverse("files-api:file-detail", kwargs={"pk": pk})
 
 
+def stored_sha256(file: File) -> str:
+    """The oracle: hashlib over the bytes as stored."""
+    with file.file.open("rb") as stream:
+        return hashlib.sha256(stream.read()).hexdigest()
+
+
 def expected_body(file: File) -> dict:
     file.refresh_from_db()
     return {
@@ -44,6 +53,7 @@ def expected_body(file: File) -> dict:
         "file": f"http://testserver{reverse('files-api:file-download', kwargs={'pk': file.pk})}",
         "original_name": file.original_name,
         "size": file.size,
+        "sha256": stored_sha256(file),
         "content_type": file.content_type,
         "kind": file.kind,
         "status": file.status,
@@ -394,3 +404,71 @@ def test_schema_documents_the_files_api(api_client):
     assert set(schema["paths"]["/api/files/{id}/"]["delete"]["responses"]) == {"204", "401", "404", "414", "503"}
     parameters = {p["name"] for p in schema["paths"]["/api/files/"]["get"]["parameters"]}
     assert {"status", "kind", "page", "page_size"} <= parameters
+
+
+def sha256sum(path) -> str:
+    """The outside oracle: coreutils' sha256sum on the stored file."""
+    return subprocess.run(["sha256sum", str(path)], capture_output=True, text=True, check=True).stdout.split()[0]
+
+
+@pytest.mark.parametrize("size", [1000, 3 * 1024 * 1024], ids=["in-memory", "temporary-file"])
+def test_upload_sha256_is_hashed_while_streaming(auth_client, media_root, monkeypatch, size):
+    data = os.urandom(size)
+
+    class NoSecondHash:
+        def sha256(self, *args):
+            raise AssertionError("the service hashed the upload again")
+
+    monkeypatch.setattr(uploads, "hashlib", NoSecondHash())
+    response = auth_client.post(UPLOAD, {"file": SimpleUploadedFile("blob.bin", data)}, format="multipart")
+
+    assert response.status_code == HTTPStatus.CREATED
+    file = File.objects.get()
+    digest = sha256sum(media_root / file.file.name)
+    assert (response.json()["sha256"], file.sha256, digest) == (digest, digest, hashlib.sha256(data).hexdigest())
+
+
+def test_upload_made_outside_a_request_is_hashed_too(upload_file):
+    file = upload_file(b"from the shell\n")
+
+    assert file.sha256 == hashlib.sha256(b"from the shell\n").hexdigest()
+
+
+def test_list_filters_by_sha256(auth_client, user, other_user):
+    wanted = FileFactory(owner=user, data=b"same bytes")
+    FileFactory(owner=user, data=b"other bytes")
+    FileFactory(owner=other_user, data=b"same bytes")
+    digest = hashlib.sha256(b"same bytes").hexdigest()
+
+    lower = auth_client.get(LIST, {"sha256": digest})
+    upper = auth_client.get(LIST, {"sha256": digest.upper()})
+
+    assert [f["id"] for f in lower.json()["results"]] == [wanted.pk]
+    assert upper.json() == lower.json()
+
+
+def test_staff_filter_by_sha256_across_owners(staff_client, user, other_user):
+    files = [FileFactory(owner=owner, data=b"same bytes") for owner in (user, other_user)]
+    FileFactory(owner=user, data=b"other bytes")
+
+    response = staff_client.get(LIST, {"sha256": hashlib.sha256(b"same bytes").hexdigest()})
+
+    assert sorted(f["id"] for f in response.json()["results"]) == sorted(f.pk for f in files)
+
+
+@pytest.mark.parametrize("value", ["", "abc", "g" * 64, "a" * 63, "a" * 65, " " + "a" * 63, "a" * 64 + "\n"])
+def test_list_with_a_malformed_sha256_is_400(auth_client, value):
+    response = auth_client.get(LIST, {"sha256": value})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json() == {"sha256": ["Enter a SHA-256 digest: 64 hexadecimal characters."]}
+
+
+def test_thumbnail_is_an_attachment(auth_client, user):
+    file = FileFactory(owner=user, original_name="wide.png", data=image_bytes(size=(512, 128)), kind="image")
+    file_process(file_id=file.pk)
+
+    response = auth_client.get(reverse("files-api:file-thumbnail", kwargs={"pk": file.pk}))
+
+    assert response["Content-Disposition"] == 'attachment; filename="wide.thumbnail.png"'
+    assert response["Accept-Ranges"] == "bytes"
