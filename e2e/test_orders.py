@@ -1,24 +1,13 @@
 """orders over HTTP: staff create a product, a user orders it, the receipt is a PDF
 (read back with pdftotext), staff ship the order and the shipping call is recorded."""
 
-import os
 import subprocess
 import uuid
 from decimal import Decimal
 
 import pytest
-import requests
 
-from e2e.support import TIMEOUT, wait_until
-
-
-def shipping_call_should_succeed(base_url: str) -> bool:
-    """Whether the stack serves its own shipping API stand-in (the compose default URL).
-    E2E_EXPECT_SHIPPING=recorded says the workers cannot reach it (the production
-    profile redirects their plain-HTTP call to https), so only the attempt is checked."""
-    if os.environ.get("E2E_EXPECT_SHIPPING") == "recorded":
-        return False
-    return requests.get(f"{base_url}/stand-in/shipping/", timeout=TIMEOUT).status_code != 404
+from e2e.support import wait_until
 
 
 @pytest.fixture
@@ -72,18 +61,11 @@ def test_place_order_download_receipt_ship_and_see_the_shipping_call(base_url, s
     shipped = wait_until(attempted, timeout=60, what="shipping call recorded")
     assert shipped["status"] == "shipped"
     assert shipped["shipping_attempts"][0]["number"] == 1
-    if shipping_call_should_succeed(base_url):
-        done = wait_until(
-            lambda: (
-                (body := user_api.get(f"/api/orders/{order['id']}/").json())["shipping_status"] != "pending" and body
-            ),
-            timeout=60,
-            what="shipping call finished",
-        )
-        assert done["shipping_status"] == "succeeded", done
-        assert done["shipping_attempts"][-1]["succeeded"] is True
-    else:
-        # The call went to a URL that does not answer it: it is still recorded.
-        attempt = shipped["shipping_attempts"][0]
-        assert attempt["succeeded"] is False
-        assert attempt["status_code"] or attempt["error"]
+    # The stack serves its own shipping API stand-in (the default shipping URL).
+    done = wait_until(
+        lambda: (body := user_api.get(f"/api/orders/{order['id']}/").json())["shipping_status"] != "pending" and body,
+        timeout=60,
+        what="shipping call finished",
+    )
+    assert done["shipping_status"] == "succeeded", done
+    assert done["shipping_attempts"][-1]["succeeded"] is True

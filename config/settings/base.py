@@ -199,8 +199,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-# /health/ is probed over plain HTTP by load balancers and compose healthchecks.
-SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+# /health/ is probed over plain HTTP by load balancers and compose healthchecks; the
+# shipping stand-in is called by the workers over the internal network, server to server.
+SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^stand-in/"]
 
 # --- REST framework --------------------------------------------------------
 

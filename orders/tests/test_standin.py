@@ -30,6 +30,16 @@ def test_standin_accepts_an_order_with_a_tracking_id(client):
     assert body["id"].startswith("STANDIN-")
 
 
+def test_standin_answers_plain_http_when_https_is_enforced(client, settings):
+    """The workers call it over the internal network: the https redirect must not send them away."""
+    settings.SECURE_SSL_REDIRECT = True
+
+    redirected = client.post("/api/auth/login/", {}, content_type="application/json")
+    response = client.post(STANDIN, {"order": "ORD-00000008"}, content_type="application/json")
+
+    assert (redirected.status_code, response.status_code) == (HTTPStatus.MOVED_PERMANENTLY, HTTPStatus.CREATED)
+
+
 @pytest.mark.parametrize(
     "body",
     [b"not json", b"[1, 2]", b'{"items": []}', b'{"order": 7}', b"\xff\xfe"],
