@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from config.filters import IntegerFilter, StrictFilterSet
-from orders.models import Category, Order, OrderStatus, Product
+from orders.models import Category, Order, OrderStatus, Product, ShippingStatus
 
 
 class ProductFilter(StrictFilterSet):
@@ -56,3 +56,8 @@ def order_visible(*, user: User, order_id: int) -> bool:
 
 def order_get(*, order_id: int) -> Order:
     return _order_qs().get(pk=order_id)
+
+
+def order_shipping_pending_count() -> int:
+    """Orders whose shipping call is requested and not yet answered."""
+    return Order.objects.filter(shipping_status=ShippingStatus.PENDING).count()
