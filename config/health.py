@@ -92,9 +92,9 @@ class HealthApi(APIView):
         parameters=[
             OpenApiParameter(
                 "deep",
-                OpenApiTypes.INT,
-                enum=[0, 1],
-                description="1: also check that a worker answers a ping task (`checks.worker`).",
+                OpenApiTypes.STR,
+                description="`1`: also check that a worker answers a ping task (`checks.worker`); "
+                "any other value: the light check.",
             )
         ],
         responses={200: _HealthSerializer, 503: _HealthSerializer},
