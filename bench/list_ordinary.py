@@ -18,6 +18,9 @@ wrk with 16 connections drives them in alternating rounds (this machine's speed
 drifts within minutes, so each ratio compares figures of the same minute) and the
 ratio of each list to the reference's round is printed. Target: each >= 0.5.
 BENCH_SECONDS (5) and BENCH_ROUNDS (3) set each round's length and their number.
+With BENCH_METRICS=1 a second project server with metrics on (``METRICS_TOKEN``,
+its own ``PROMETHEUS_MULTIPROC_DIR``) takes a turn after each list, and the ratio
+on/off of each list is printed too. Target: each >= 0.9.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/dev .venv/bin/python bench/list_ordinary.py
 """
@@ -26,6 +29,7 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import urllib.request
 from datetime import timedelta
 from decimal import Decimal
@@ -49,6 +53,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 CONNECTIONS = 16
 LISTS = {"files": "/api/files/", "orders": "/api/orders/", "checks": "/api/codecheck/checks/"}
 ROWS = 30
+METRICS = os.environ.get("BENCH_METRICS") == "1"
 
 
 def make_rows(user) -> None:
@@ -95,7 +100,7 @@ def fetch(url: str, headers: dict) -> dict:
         return json.loads(response.read())
 
 
-def serve_project(db_url: str, cache_url: str) -> tuple:
+def serve_project(db_url: str, cache_url: str, extra_env: dict | None = None) -> tuple:
     env = {
         **os.environ,
         **PRODUCTION_ENV,
@@ -106,6 +111,7 @@ def serve_project(db_url: str, cache_url: str) -> tuple:
         "CACHE_URL": cache_url,
         "CACHE_KEY_PREFIX": f"bench{os.getpid()}",
         "PYTHONWARNINGS": "ignore",
+        **(extra_env or {}),
     }
     return start_gunicorn(env=env)
 
@@ -113,10 +119,18 @@ def serve_project(db_url: str, cache_url: str) -> tuple:
 def measure(db_url: str, cache_url: str, token: str) -> tuple[list[float], dict[str, list[float]]]:
     auth = {"Authorization": f"Bearer {token}"}
     reference_proc, reference_url = start_reference_db_list(db_url)
-    project_proc = None
+    project_proc = metrics_proc = None
     try:
         project_proc, port = serve_project(db_url, cache_url)
         urls = {name: f"http://127.0.0.1:{port}{path}" for name, path in LISTS.items()}
+        if METRICS:
+            metrics_proc, metrics_port = serve_project(
+                db_url,
+                cache_url,
+                {"METRICS_TOKEN": "bench", "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="bench-metrics-")},
+            )
+            urls.update({f"{name}+metrics": f"http://127.0.0.1:{metrics_port}{path}" for name, path in LISTS.items()})
+            urls = {key: urls[key] for name in LISTS for key in (name, f"{name}+metrics")}
         assert len(fetch(reference_url, {})) == 20
         for name, url in urls.items():
             page = fetch(url, auth)
@@ -138,8 +152,9 @@ def measure(db_url: str, cache_url: str, token: str) -> tuple[list[float], dict[
         return reference, ours
     finally:
         stop(reference_proc)
-        if project_proc is not None:
-            stop(project_proc)
+        for proc in (project_proc, metrics_proc):
+            if proc is not None:
+                stop(proc)
 
 
 def main() -> None:
@@ -185,6 +200,14 @@ def main() -> None:
         )
         results.append({"name": f"{name}_req_per_s", "value": round(statistics.median(rates)), "unit": "req/s"})
         results.append({"name": f"{name}_over_reference", "value": round(median, 3), "unit": "ratio"})
+    for name in LISTS if METRICS else ():
+        ratios = [on / off for on, off in zip(ours[f"{name}+metrics"], ours[name], strict=True)]
+        median = statistics.median(ratios)
+        print(
+            f"{name} metrics on/off: per round {', '.join(f'{r:.2f}' for r in ratios)}; "
+            f"median {median:.2f} (target >= 0.9)"
+        )
+        results.append({"name": f"{name}_metrics_on_over_off", "value": round(median, 3), "unit": "ratio"})
     print(json.dumps({"name": "list_ordinary", "results": results}))
 
 

@@ -80,3 +80,13 @@ def code_file_qs_for_claim(*, now=None) -> QuerySet[CodeFile]:
 def check_unsent_qs(*, older_than_seconds: int) -> QuerySet[Check]:
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     return Check.objects.filter(email_sent=False, created_at__lt=cutoff)
+
+
+def code_file_waiting_count() -> int:
+    """Active files whose current version has no check yet (claimed by a run or not)."""
+    return CodeFile.objects.filter(status__in=PENDING, deleted_at__isnull=True).count()
+
+
+def check_email_unsent_count() -> int:
+    """Check reports not emailed yet (queued, retrying, or out of retries)."""
+    return Check.objects.filter(email_sent=False).count()

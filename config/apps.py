@@ -1,6 +1,7 @@
 """The platform's own app: what the shared seams need from the database at migrate time."""
 
 from django.apps import AppConfig
+from django.conf import settings
 from django.core.management import call_command
 from django.db.models.signals import post_migrate
 
@@ -19,3 +20,7 @@ class PlatformConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(durable_cache_table_create, sender=self, dispatch_uid="platform-durable-cache-table")
+        if settings.METRICS_TOKEN:
+            from config.metrics import task_signals_connect
+
+            task_signals_connect()

@@ -1,11 +1,15 @@
-"""GET /health/: is the database, the cache and the broker reachable?"""
+"""GET /health/: is the database, the cache and the broker reachable? With ``?deep=1``,
+does a worker of the critical queue answer too?"""
 
 import logging
+import time
 import uuid
 
-from django.core.cache import cache
+from django.conf import settings
+from django.core.cache import cache, caches
 from django.db import connection
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -36,7 +40,40 @@ def _check_broker() -> None:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, timeout=3)
 
 
+WORKER_STATE_KEY = "health:worker"
+
+
+def _check_worker() -> None:
+    """A ping task round trip through the critical queue. Either outcome is reused for
+    HEALTH_WORKER_CACHE_SECONDS, so probes cost one cache read most of the time and
+    anonymous callers cannot tie up web threads waiting on a dead queue."""
+    state = cache.get(WORKER_STATE_KEY)
+    if state is None:
+        state = "ok" if _worker_answers_ping() else "error"
+        cache.set(WORKER_STATE_KEY, state, timeout=settings.HEALTH_WORKER_CACHE_SECONDS)
+    if state != "ok":
+        raise TimeoutError(f"no worker answered a ping within {settings.HEALTH_WORKER_TIMEOUT_SECONDS}s")
+
+
+def _worker_answers_ping() -> bool:
+    from config.tasks import PONG_KEY, health_ping_task
+
+    token = uuid.uuid4().hex
+    # An unanswered ping left in the queue is dropped, not run long after it mattered.
+    health_ping_task.apply_async((token,), retry=False, expires=60)
+    durable, key = caches["durable"], PONG_KEY.format(token)
+    deadline = time.monotonic() + settings.HEALTH_WORKER_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if durable.get(key):
+            durable.delete(key)
+            return True
+        time.sleep(0.05)
+    return False
+
+
 CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker}
+# Only with ?deep=1 (docs/platform.md, "Metrics and deep health").
+DEEP_CHECKS = {"worker": _check_worker}
 
 _HealthSerializer = inline_serializer(
     "Health",
@@ -51,10 +88,22 @@ class HealthApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(responses={200: _HealthSerializer, 503: _HealthSerializer}, tags=["health"])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "deep",
+                OpenApiTypes.STR,
+                description="`1`: also check that a worker answers a ping task (`checks.worker`); "
+                "any other value: the light check.",
+            )
+        ],
+        responses={200: _HealthSerializer, 503: _HealthSerializer},
+        tags=["health"],
+    )
     def get(self, request):
         checks = {}
-        for name, check in CHECKS.items():
+        deep = request.query_params.get("deep") == "1"
+        for name, check in {**CHECKS, **(DEEP_CHECKS if deep else {})}.items():
             try:
                 check()
                 checks[name] = "ok"

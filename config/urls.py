@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from accounts.views import home
 from config.health import HealthApi
+from config.metrics_web import metrics
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("auth/", include("accounts.api.urls")),
@@ -21,6 +22,7 @@ api_patterns: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("", home, name="home"),
     path("health/", HealthApi.as_view(), name="health"),
+    path("metrics", metrics, name="metrics"),
     path("api/", include(api_patterns)),
     path("api-auth/", include("rest_framework.urls")),
     path("accounts/", include("accounts.urls")),

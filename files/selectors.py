@@ -5,7 +5,8 @@ import re
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, Min, QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 
 from config.filters import StrictFilterSet
@@ -50,3 +51,18 @@ def file_list(*, user) -> QuerySet[File]:
 
 def file_get(*, user, pk: int) -> File | None:
     return file_list(user=user).filter(pk=pk).first()
+
+
+def file_backlog_counts() -> dict[tuple[str, ...], float]:
+    """Files waiting for processing, by status (both statuses always present)."""
+    waiting = (File.Status.PENDING, File.Status.PROCESSING)
+    counts = dict(File.objects.filter(status__in=waiting).values_list("status").annotate(n=Count("pk")).order_by())
+    return {(status.value,): counts.get(status.value, 0) for status in waiting}
+
+
+def file_backlog_oldest_age_seconds() -> float:
+    """How long the oldest file still pending or processing has waited since its upload (0: none)."""
+    oldest = File.objects.filter(status__in=(File.Status.PENDING, File.Status.PROCESSING)).aggregate(
+        oldest=Min("uploaded_at")
+    )["oldest"]
+    return (timezone.now() - oldest).total_seconds() if oldest else 0.0

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from config.filters import IntegerFilter, StrictFilterSet
-from orders.models import Category, Order, OrderEvent, OrderStatus, Product
+from orders.models import Category, Order, OrderEvent, OrderStatus, Product, ShippingStatus
 
 
 class ProductFilter(StrictFilterSet):
@@ -61,3 +61,8 @@ def order_get(*, order_id: int) -> Order:
 def order_events(*, order_id: int) -> QuerySet[OrderEvent]:
     """An order's timeline, oldest first (in the order the events were written)."""
     return OrderEvent.objects.filter(order_id=order_id).order_by("pk").only("type", "created_at", "data")
+
+
+def order_shipping_pending_count() -> int:
+    """Orders whose shipping call is requested and not yet answered."""
+    return Order.objects.filter(shipping_status=ShippingStatus.PENDING).count()

@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import errno
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -255,7 +256,19 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         sys.stderr.write(busy_port_message(port) + "\n")
         return 1
+    metrics_dir_reset(env)
     return Supervisor(args.procfile, env).run()
+
+
+def metrics_dir_reset(env: dict[str, str]) -> Path:
+    """Every process writes its Prometheus samples to one folder (``/metrics`` sums
+    them): start it empty, as prometheus-client's multiprocess mode requires, and
+    hand every process the same path."""
+    path = Path(env.get("PROMETHEUS_MULTIPROC_DIR") or Path(env.get("VAR_DIR") or "var") / "metrics").resolve()
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return path
 
 
 if __name__ == "__main__":

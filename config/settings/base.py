@@ -56,6 +56,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.request_id.RequestIdMiddleware",
+    # Times everything below it; absent unless METRICS_TOKEN is set.
+    "config.metrics_web.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Inside SecurityMiddleware, so the answers it makes get the security headers too.
     "config.middleware.ApiErrorsMiddleware",
@@ -199,9 +201,10 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-# /health/ is probed over plain HTTP by load balancers and compose healthchecks; the
-# shipping stand-in is called by the workers over the internal network, server to server.
-SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^stand-in/"]
+# /health/ is probed over plain HTTP by load balancers and compose healthchecks, and
+# /metrics by Prometheus; the shipping stand-in is called by the workers over the
+# internal network, server to server.
+SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^metrics$", r"^stand-in/"]
 
 # --- REST framework --------------------------------------------------------
 
@@ -309,7 +312,20 @@ CELERY_TASK_ROUTES = {
     "files.tasks.file_process_task": {"queue": "critical"},
     "codecheck.tasks.codecheck_run_task": {"queue": "critical"},
     "orders.tasks.order_receipt_task": {"queue": "critical"},
+    # /health/?deep=1 proves the time-critical queue is consumed.
+    "config.tasks.health_ping_task": {"queue": "critical"},
 }
+
+# --- Operations ----------------------------------------------------------------
+# /metrics (Prometheus) answers 404 until this is set, then only to
+# "Authorization: Bearer <token>"; with it unset nothing is recorded either.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Every process of one host writes its samples here (prometheus-client's
+# multiprocess mode) and /metrics sums them; wipe it before the processes start.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "metrics"))
+# /health/?deep=1: how long the worker has to answer a ping, and how long its answer is reused.
+HEALTH_WORKER_TIMEOUT_SECONDS = env.float("HEALTH_WORKER_TIMEOUT_SECONDS", default=3.0)
+HEALTH_WORKER_CACHE_SECONDS = env.int("HEALTH_WORKER_CACHE_SECONDS", default=10)
 
 # --- files -------------------------------------------------------------------
 

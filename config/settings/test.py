@@ -10,6 +10,10 @@ from .base import CACHES, DATABASES, REDIS_URL, env
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # A worker process started by a test is handed the same folder.
+# Metrics files of this test run (a worker process started by a test is handed the same folder).
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="") or tempfile.mkdtemp(prefix="test-metrics-")
+# prometheus-client reads it once, when first imported (a test module may import it first).
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
 MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default="") or tempfile.mkdtemp(prefix="test-media-"))
 # Redis when it is given (end-to-end tests start a real worker on it), else in memory.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")

@@ -62,3 +62,51 @@ def test_unknown_page_is_an_html_404(client):
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_default_health_does_not_wait_for_a_worker(api_client):
+    response = api_client.get(reverse("health"))
+
+    assert "worker" not in response.json()["checks"]
+
+
+def test_deep_health_is_503_within_the_timeout_without_a_worker(transactional_db, api_client, redis_url, settings):
+    import time
+
+    from config.celery import app
+
+    app.control.purge()
+    settings.HEALTH_WORKER_TIMEOUT_SECONDS = 1.5
+    start = time.monotonic()
+
+    response = api_client.get(reverse("health"), {"deep": "1"})
+
+    assert time.monotonic() - start < 5
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response.json()["checks"] == {"database": "ok", "cache": "ok", "broker": "ok", "worker": "error"}
+
+
+def test_deep_health_is_ok_when_a_worker_answers(celery_worker, api_client):
+    response = api_client.get(reverse("health"), {"deep": "1"})
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "cache": "ok", "broker": "ok", "worker": "ok"},
+    }
+
+
+def test_deep_health_reuses_a_failed_ping_for_a_while(transactional_db, api_client, redis_url, settings):
+    import time
+
+    from config.celery import app
+
+    app.control.purge()
+    settings.HEALTH_WORKER_TIMEOUT_SECONDS = 1.5
+    api_client.get(reverse("health"), {"deep": "1"})
+    start = time.monotonic()
+
+    response = api_client.get(reverse("health"), {"deep": "1"})
+
+    assert time.monotonic() - start < 1
+    assert response.json()["checks"]["worker"] == "error"

@@ -8,7 +8,7 @@ import sys
 from conftest import BASE_DIR, free_port
 
 sys.path.insert(0, str(BASE_DIR / "scripts"))
-from supervisor import port_is_free
+from supervisor import metrics_dir_reset, port_is_free
 
 
 def test_a_port_shared_with_so_reuseport_counts_as_busy():
@@ -48,3 +48,14 @@ def test_a_crash_looping_flower_is_left_stopped_and_anything_else_stops_all(tmp_
     assert "ERROR: beat exited with code 4 and keeps failing at start; stopping everything" in finished.stdout
     assert f"Serving on http://127.0.0.1:{port}/" in finished.stdout
     assert port_is_free(port)  # web was stopped with the rest
+
+
+def test_metrics_folder_starts_empty_and_is_shared(tmp_path):
+    stale = tmp_path / "metrics" / "counter_123.db"
+    stale.parent.mkdir()
+    stale.write_bytes(b"old samples")
+    env = {"VAR_DIR": str(tmp_path)}
+
+    path = metrics_dir_reset(env)
+
+    assert (path, list(path.iterdir()), env["PROMETHEUS_MULTIPROC_DIR"]) == (stale.parent, [], str(stale.parent))

@@ -1,0 +1,13 @@
+"""The platform's own task: the worker half of ``/health/?deep=1``."""
+
+from celery import shared_task
+from django.core.cache import caches
+
+# The durable cache (a database table) is shared by every process in every
+# configuration, and needs no result backend.
+PONG_KEY = "health:pong:{}"
+
+
+@shared_task(ignore_result=True)
+def health_ping_task(token: str) -> None:
+    caches["durable"].set(PONG_KEY.format(token), True, timeout=60)
