@@ -120,20 +120,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # so an invalidation in one process is seen by all.
 
 CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
+# A dead or frozen memcached must mean slower answers, never errors or hangs.
+MEMCACHED_OPTIONS = {
+    "ignore_exc": True,
+    "connect_timeout": 0.3,
+    "timeout": 0.3,
+    "no_delay": True,
+    "retry_attempts": 1,
+    "dead_timeout": 5,
+}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.memcached.PyMemcacheCache":
     # One connection per thread for its whole life, not one per request.
     CACHES["default"]["BACKEND"] = "config.memcached.PersistentPyMemcacheCache"
-    # A dead or frozen memcached must mean slower answers, never errors or hangs.
-    CACHES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "ignore_exc": True,
-            "connect_timeout": 0.3,
-            "timeout": 0.3,
-            "no_delay": True,
-            "retry_attempts": 1,
-            "dead_timeout": 5,
-        }
-    )
+    CACHES["default"].setdefault("OPTIONS", {}).update(MEMCACHED_OPTIONS)
 CACHES["default"].setdefault("KEY_PREFIX", env.str("CACHE_KEY_PREFIX", default="app"))
 # In the database, which every process shares and no cache fault loses: the fault
 # epoch of config/cache.py. Every `migrate` makes its table (config/apps.py).

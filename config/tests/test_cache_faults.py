@@ -29,15 +29,6 @@ ME = reverse("auth:me")
 TRUST = 2
 # memcached counts expiry in whole seconds of its own clock.
 BOUND = TRUST + 1 + 0.5
-# The production options (config/settings/base.py).
-OPTIONS = {
-    "ignore_exc": True,
-    "connect_timeout": 0.3,
-    "timeout": 0.3,
-    "no_delay": True,
-    "retry_attempts": 1,
-    "dead_timeout": 5,
-}
 
 
 @pytest.fixture
@@ -50,7 +41,7 @@ def memcached(settings):
             "BACKEND": "config.memcached.PersistentPyMemcacheCache",
             "LOCATION": f"127.0.0.1:{port}",
             "KEY_PREFIX": uuid.uuid4().hex,
-            "OPTIONS": OPTIONS,
+            "OPTIONS": settings.MEMCACHED_OPTIONS,  # the production options
         },
     }
     settings.CACHE_TRUST_SECONDS = TRUST
