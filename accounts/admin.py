@@ -12,5 +12,5 @@ admin.site.unregister(APIKey)
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(APIKeyModelAdmin):
-    list_display = (*APIKeyModelAdmin.list_display, "user")
+    list_display = (*APIKeyModelAdmin.list_display, "user")  # type: ignore[assignment]  # one more column
     raw_id_fields = ("user",)

@@ -2,7 +2,7 @@
 and API keys (``Authorization: Api-Key <key>``) for automation."""
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from django.core.cache import cache
 from django.http import HttpRequest
@@ -91,7 +91,7 @@ class ApiKeyAuthentication(BaseAuthentication):
                 "Malformed API key: send `Authorization: Api-Key <key>`.", code="api_key_malformed"
             )
         try:
-            api_key = ApiKey.objects.get_from_key(key)
+            api_key = cast(ApiKey, ApiKey.objects.get_from_key(key))
         except ApiKey.DoesNotExist:
             api_key = None
         if api_key is None or api_key.has_expired:

@@ -3,7 +3,7 @@
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
-from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
+from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
 
 class User(AbstractUser):
@@ -21,7 +21,7 @@ class User(AbstractUser):
         return self.email or self.username
 
 
-class ApiKeyManager(BaseAPIKeyManager):
+class ApiKeyManager(APIKeyManager):
     """The library's manager, with our own integer ids (its own id embeds the hash)."""
 
     def assign_key(self, obj: AbstractAPIKey) -> str:

@@ -2,6 +2,7 @@
 
 import re
 import secrets
+from typing import cast
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -49,7 +50,8 @@ def user_create(*, email: str, password: str, username: str | None = None) -> Us
 
 def api_key_create(*, user: User, name: str) -> tuple[ApiKey, str]:
     """A new key for ``user``: the key itself is returned once and only its hash is kept."""
-    return ApiKey.objects.create_key(user=user, name=name)
+    api_key, key = ApiKey.objects.create_key(user=user, name=name)
+    return cast(ApiKey, api_key), key
 
 
 def api_key_revoke(*, user: User, key_id: int) -> None:

@@ -1,6 +1,6 @@
 """Register, log in (JWT), read the current user, manage API keys."""
 
-from typing import cast
+from typing import Any, cast
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -111,7 +111,8 @@ class RefreshApi(TokenRefreshView):
 
 _403_API_KEY = OpenApiResponse(description="Sent with an API key: keys cannot manage keys.")
 # Key management takes a login, never a key (the key scheme would only earn a 403).
-_LOGIN_ONLY = [{"jwtAuth": []}, {"cookieAuth": []}]
+# Security requirement objects, which extend_schema takes (its type hint says names).
+_LOGIN_ONLY: Any = [{"jwtAuth": []}, {"cookieAuth": []}]
 
 
 class ApiKeyListApi(GenericAPIView):

@@ -42,7 +42,8 @@ def test_a_new_key_is_shown_once_and_stored_only_as_its_hash(auth_client, user):
     row = ApiKey.objects.get()
     assert set(body) == {"id", "name", "prefix", "key", "created_at"}
     assert (body["id"], body["name"], row.user) == (row.pk, "Партнёр CI", user)
-    assert body["key"].startswith(body["prefix"]) and len(body["prefix"]) == 8
+    assert body["key"].startswith(body["prefix"])
+    assert len(body["prefix"]) == 8
     # The oracles: hashlib, and the library's own verifier.
     assert row.hashed_key == "sha512$$" + hashlib.sha512(body["key"].encode()).hexdigest()
     assert KeyGenerator().verify(body["key"], row.hashed_key)
@@ -84,7 +85,9 @@ def test_a_key_places_an_order_for_its_owner(auth_client, user):
     key = _make_key(auth_client)["key"]
     product = ProductFactory(stock=3)
 
-    response = key_client(key).post(reverse("orders-api:order-list"), {"items": [{"product": product.pk, "quantity": 1}]})
+    response = key_client(key).post(
+        reverse("orders-api:order-list"), {"items": [{"product": product.pk, "quantity": 1}]}
+    )
 
     assert response.status_code == HTTPStatus.CREATED, response.content
     assert list(user.orders.values_list("pk", flat=True)) == [response.json()["id"]]
@@ -219,4 +222,3 @@ def test_a_deleted_user_takes_their_keys_along(auth_client, user):
     user.delete()
 
     assert not ApiKey.objects.exists()
-
