@@ -43,7 +43,7 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
@@ -153,16 +153,10 @@ def _claim(*, user_id: int, endpoint: str, key: str, fingerprint: str) -> _Claim
     token = secrets.token_hex(16)
     hold = now + timedelta(seconds=settings.IDEMPOTENCY_LOCK_SECONDS)
     for _ in range(3):
-        try:
-            # Committed on its own (never inside the request's transaction), so a
-            # concurrent request with the same key sees it at once.
-            with transaction.atomic():
-                row = IdempotencyKey.objects.create(
-                    user_id=user_id, endpoint=endpoint, key=key, fingerprint=fingerprint, claim=token, locked_until=hold
-                )
-            return _Claim(row.pk, token)
-        except IntegrityError:
-            pass
+        values = {"user_id": user_id, "endpoint": endpoint, "key": key, "fingerprint": fingerprint}
+        pk = _insert_claim(**values, created_at=now, claim=token, locked_until=hold)
+        if pk is not None:
+            return _Claim(pk, token)
         found = IdempotencyKey.objects.filter(user_id=user_id, endpoint=endpoint, key=key).first()
         if found is None:
             continue  # expired and deleted meanwhile: claim it afresh
@@ -182,6 +176,29 @@ def _claim(*, user_id: int, endpoint: str, key: str, fingerprint: str) -> _Claim
             return _Claim(found.pk, token)
         raise IdempotencyKeyInUse()
     raise IdempotencyKeyInUse()
+
+
+def _insert_claim(**values: Any) -> int | None:
+    """INSERT the claim, or nothing if the key has a row: the new row's id or None.
+    Committed on its own, before the request's transaction begins (autocommit: one
+    statement, one round trip), so a concurrent request with the key sees it at once.
+    SQL, not the ORM: it is on the path of every keyed request, and ON CONFLICT
+    needs no exception and no savepoint."""
+    connection = transaction.get_connection()
+    meta, quote = IdempotencyKey._meta, connection.ops.quote_name
+    values = {"response_content_type": "", "response_body": b"", **values}
+    fields = {meta.get_field(name): value for name, value in values.items()}
+    conflict = ", ".join(quote(meta.get_field(name).column) for name in ("user", "endpoint", "key"))
+    # Identifiers from the model's own meta; every value is a parameter.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT ({conflict}) DO NOTHING "
+        f"RETURNING {quote(meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [field.get_db_prep_save(value, connection) for field, value in fields.items()])
+        row = cursor.fetchone()
+    return None if row is None else row[0]
 
 
 def _held_by(pk: int, token: str):
