@@ -44,6 +44,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Field
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
@@ -192,8 +193,8 @@ def _insert_claim(**values: Any) -> int | None:
     connection = transaction.get_connection()
     meta, quote = IdempotencyKey._meta, connection.ops.quote_name
     values = {"response_content_type": "", "response_body": b"", **values}
-    fields = {meta.get_field(name): value for name, value in values.items()}
-    conflict = ", ".join(quote(meta.get_field(name).column) for name in ("user", "endpoint", "key"))
+    fields = {_field(name): value for name, value in values.items()}
+    conflict = ", ".join(quote(_field(name).column) for name in ("user", "endpoint", "key"))
     # Identifiers from the model's own meta; every value is a parameter.
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
@@ -206,6 +207,10 @@ def _insert_claim(**values: Any) -> int | None:
         cursor.execute(sql, [field.get_db_prep_save(value, connection) for field, value in fields.items()])
         row = cursor.fetchone()
     return None if row is None else row[0]
+
+
+def _field(name: str) -> Field:
+    return cast(Field, IdempotencyKey._meta.get_field(name))
 
 
 def _held_by(pk: int, token: str):
