@@ -222,3 +222,15 @@ def test_a_deleted_user_takes_their_keys_along(auth_client, user):
     user.delete()
 
     assert not ApiKey.objects.exists()
+
+
+def test_admins_list_keys_without_their_secrets(admin_client, user):
+    api_key, key = ApiKey.objects.create_key(user=user, name="робот склада")
+
+    response = admin_client.get(reverse("admin:accounts_apikey_changelist"))
+
+    page = response.content.decode()
+    assert response.status_code == HTTPStatus.OK
+    assert "робот склада" in page
+    assert api_key.prefix in page
+    assert key not in page
