@@ -1,8 +1,8 @@
 """The report email: text and HTML through a real SMTP server, retries, and the sweeper."""
 
 import re
-from http import HTTPStatus
 from datetime import timedelta
+from http import HTTPStatus
 
 import pytest
 from aiosmtpd.controller import Controller
