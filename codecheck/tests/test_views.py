@@ -137,7 +137,7 @@ def test_file_page_shows_the_history_with_one_verdict_each_and_the_emailed_mark(
     verdicts = re.findall(r'data-testid="verdict"[^>]*>([^<]*)</span>', body)
     assert _statuses(body) == ["passed"]
     assert verdicts == ["passed", "passed", "1 finding"]  # the review of version 2, then the history
-    assert f"report emailed <time datetime=\"{sent_at.isoformat()}\">{sent_at:%Y-%m-%d %H:%M} UTC</time>" in body
+    assert f'report emailed <time datetime="{sent_at.isoformat()}">{sent_at:%Y-%m-%d %H:%M} UTC</time>' in body
     assert "report not sent yet" in body
     assert body.index(">version 2<") < body.index(">version 1<")
     assert "<td>7</td><td>3</td><td><code>E225</code></td><td>missing whitespace around operator</td>" in (
@@ -175,7 +175,7 @@ def test_times_show_their_time_zone(web, user, settings, zone):
     body = web.get(reverse("codecheck:file-detail", args=[code_file.pk])).content.decode()
 
     finished = check.finished_at.astimezone(ZoneInfo(zone))
-    assert f"checked <time datetime=\"{finished.isoformat()}\">{finished:%Y-%m-%d %H:%M %Z}</time>" in body
+    assert f'checked <time datetime="{finished.isoformat()}">{finished:%Y-%m-%d %H:%M %Z}</time>' in body
 
 
 def test_file_list_paginates(web, user):
