@@ -108,20 +108,24 @@ def file_delete(request, pk: int):
 @require_GET
 def file_detail(request, pk: int):
     """The latest check's source with its findings, and the history. While the current
-    version waits for its check the page says so and refreshes itself."""
+    version waits for its check the page says so, links to the earlier check, and
+    refreshes itself."""
     try:
         code_file = code_file_get(user=request.user, pk=pk)
     except NotFound as exc:
         raise Http404(exc.message) from exc
     latest = check_latest_for_file(code_file=code_file)
+    waiting = code_file.status in PENDING
     context = {
         "code_file": code_file,
         "latest": latest,
-        "waiting": code_file.status in PENDING,
+        "waiting": waiting,
         "refresh_seconds": REFRESH_SECONDS,
         "page": _page(request, check_list_for_file(code_file=code_file).order_by("-version"), size=10),
         "form": UploadForm(),
-        **_review(latest),
+        # While waiting the page is fetched again and again: an earlier version's listing
+        # (up to thousands of highlighted lines) is a link away instead.
+        **(_review(None) if waiting else _review(latest)),
     }
     return render(request, "codecheck/file_detail.html", context)
 

@@ -176,14 +176,18 @@ def test_a_later_version_shows_what_is_new_and_fixed(browser, live_server, clien
 
     browser.get(live_server.url + reverse("codecheck:file-detail", args=[code_file.pk]))
     waiting = browser.find_element(By.CSS_SELECTOR, "[data-testid=waiting]").text
+    browser.save_screenshot(str(screenshots / "file-waiting-with-earlier-check.png"))
+    browser.find_element(By.LINK_TEXT, "its source and findings").click()
     new = [f.text for f in browser.find_elements(By.CSS_SELECTOR, ".finding-new")]
     fixed = [f.text for f in browser.find_elements(By.CSS_SELECTOR, "[data-testid=fixed] .finding")]
-    browser.save_screenshot(str(screenshots / "file-waiting-with-earlier-check.png"))
+    browser.save_screenshot(str(screenshots / "check-page-new-and-fixed.png"))
+    browser.back()
     browser.find_element(By.LINK_TEXT, "version 1").click()
     first_lines = [row.text for row in browser.find_elements(By.CSS_SELECTOR, "tr.source-line td.code")]
     browser.save_screenshot(str(screenshots / "check-page.png"))
 
-    assert waiting.endswith("Below is the check of version 2.")
+    assert waiting.startswith("Version 3 is waiting for its check")
+    assert waiting.endswith("The check of version 2: 1 finding its source and findings")
     assert new == ["col 2 E225 missing whitespace around operator NEW"]
     assert fixed == ["was line 1, col 1 F401 'os' imported but unused"]
     assert first_lines == ["import os", "import sys", "", "print(sys)"]

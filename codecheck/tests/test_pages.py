@@ -302,3 +302,21 @@ def test_a_waiting_file_says_so_and_asks_to_be_refreshed(web, user):
     assert 'data-testid="waiting"' in html
     assert '<script src="/static/codecheck/refresh.js" defer></script>' in html
     assert CodeFile.objects.get().status == CodeFile.Status.NEW
+
+
+def test_the_migration_fills_in_the_source_of_checks_of_the_stored_version(user):
+    import importlib
+
+    from django.apps import apps
+
+    from codecheck.tests.factories import CheckFactory, CodeFileFactory
+
+    backfill = importlib.import_module("codecheck.migrations.0003_check_source").backfill
+    code_file = CodeFileFactory(owner=user, version=2)
+    earlier, current = CheckFactory(file=code_file, version=1), CheckFactory(file=code_file, version=2)
+
+    backfill(apps, None)
+
+    earlier.refresh_from_db()
+    current.refresh_from_db()
+    assert (earlier.source, current.source) == ("", "import os\n")
