@@ -189,12 +189,14 @@ def test_file_page_shows_the_checked_source_with_flake8s_findings_at_their_lines
 
 
 def test_uploaded_markup_is_shown_as_text_never_as_html(web, user, checker):
-    code_file, _ = code_file_upload(owner=user, upload=upload("xss.py", MIXED))
+    code_file, _ = code_file_upload(owner=user, upload=upload("<img src=x onerror=alert(3)>.py", MIXED))
     codecheck_run(checker=checker)
 
     html = web.get(reverse("codecheck:file-detail", args=[code_file.pk])).content.decode()
 
     page = _read_page(html)
+    assert "<img" not in html
+    assert "&lt;img src=x onerror=alert(3)&gt;.py" in html
     assert "<script>alert" not in html
     assert "</pre><script>" not in html
     assert "&lt;/pre&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in html
