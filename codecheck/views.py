@@ -12,6 +12,7 @@ from codecheck.forms import UploadForm
 from codecheck.listing import rule_url, source_listing
 from codecheck.models import Check
 from codecheck.selectors import (
+    CHECK_NOT_FOUND,
     PENDING,
     check_get,
     check_latest_for_file,
@@ -133,11 +134,14 @@ def file_detail(request, pk: int):
 @login_required
 @require_GET
 def check_detail(request, pk: int):
-    """One check's source and findings, also of a deleted file or an earlier version."""
+    """One check's source and findings, also of a deleted file or an earlier version.
+    Only the owner's: staff read others' checks in the admin, as with files."""
     try:
         check = check_get(user=request.user, pk=pk)
     except NotFound as exc:
         raise Http404(exc.message) from exc
+    if check.file.owner_id != request.user.pk:
+        raise Http404(CHECK_NOT_FOUND)
     return render(request, "codecheck/check_detail.html", {"code_file": check.file, **_review(check)})
 
 

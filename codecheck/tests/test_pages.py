@@ -241,12 +241,16 @@ def test_new_and_fixed_findings_are_marked_on_the_page(web, user, checker):
     assert "&#x27;os&#x27; imported but unused" in html
 
 
-def test_another_users_check_page_is_404(web, other_user):
+@pytest.mark.parametrize("is_staff", [False, True])
+def test_another_users_check_page_is_404(client, user, other_user, is_staff):
     from codecheck.tests.factories import CheckFactory, CodeFileFactory
 
     check = CheckFactory(file=CodeFileFactory(owner=other_user))
+    user.is_staff = is_staff
+    user.save()
+    client.force_login(user)
 
-    response = web.get(reverse("codecheck:check-detail", args=[check.pk]))
+    response = client.get(reverse("codecheck:check-detail", args=[check.pk]))
 
     assert response.status_code == HTTPStatus.NOT_FOUND
 
