@@ -342,6 +342,11 @@ FILES_MAX_ATTEMPTS = env.int("FILES_MAX_ATTEMPTS", default=3)
 # Test-only: holds each processing attempt this long, so a test can kill a worker mid-task.
 FILES_PROCESS_DELAY_SECONDS = env.float("FILES_PROCESS_DELAY_SECONDS", default=0.0)
 
+# --- Links in emails ------------------------------------------------------------
+
+# The address people reach the site at: emails link to pages under it (config.links.absolute_url).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
 # --- codecheck ---------------------------------------------------------------
 
 CODECHECK_MAX_UPLOAD_BYTES = env.int("CODECHECK_MAX_UPLOAD_BYTES", default=256 * 1024)
