@@ -5,6 +5,7 @@ themselves are served by the object store (or by one small view that trusts
 only the signature) and the link stops working after FILES_SIGNED_URL_SECONDS.
 """
 
+import functools
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -41,8 +42,14 @@ def _public_s3_storage(storage: S3Storage) -> S3Storage:
     public = settings.FILES_S3_PUBLIC_ENDPOINT_URL
     if not public or public == storage.endpoint_url:
         return storage
-    options = {**settings.STORAGES["default"].get("OPTIONS", {}), "endpoint_url": public}
-    return S3Storage(**options)
+    options = settings.STORAGES["default"].get("OPTIONS", {})
+    return _presigner(public, tuple(sorted((key, repr(value)) for key, value in options.items())))
+
+
+@functools.cache
+def _presigner(public: str, options_key: tuple) -> S3Storage:
+    # Built once per configuration: a boto3 client takes tens of milliseconds to make.
+    return S3Storage(**{**settings.STORAGES["default"].get("OPTIONS", {}), "endpoint_url": public})
 
 
 def signed_link(*, field: FieldFile, filename: str, content_type: str) -> str:

@@ -11,6 +11,7 @@ import io
 import os
 from email.message import Message
 from http import HTTPStatus
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
@@ -22,6 +23,7 @@ from PIL import Image
 from conftest import free_port, wait_until
 from files.models import File
 from files.tests.conftest import stored_files
+from files.tests.factories import FileFactory
 from files.tests.samples import image_bytes
 
 pytestmark = [pytest.mark.e2e]
@@ -165,3 +167,19 @@ def test_a_large_upload_streams_to_the_bucket_and_is_processed(
     assert head["ContentLength"] == len(data)
     assert "-" in head["ETag"]  # a multipart upload's ETag: "<md5 of the parts' md5s>-<parts>"
     assert stored_files(media_root) == []
+
+
+@pytest.mark.django_db
+def test_links_are_presigned_for_the_public_endpoint_when_it_differs(s3, s3_endpoint, settings, auth_client, user):
+    """Inside compose the servers reach MinIO as minio:9000 and clients as localhost:9000."""
+    public = s3_endpoint.replace("127.0.0.1", "localhost")
+    settings.FILES_S3_PUBLIC_ENDPOINT_URL = public
+    file = FileFactory(owner=user, original_name="итог.csv", data=b"a,b\n1,2\n", content_type="text/csv")
+
+    location = auth_client.get(reverse("files-api:file-download", kwargs={"pk": file.pk}))["Location"]
+    served = requests.get(location, timeout=10)
+
+    assert location.startswith(f"{public}/{BUCKET}/{file.file.name}?")
+    assert parse_qs(urlsplit(location).query)["X-Amz-Expires"] == ["300"]
+    assert (served.status_code, served.content, served.headers["Content-Type"]) == (200, b"a,b\n1,2\n", "text/csv")
+    assert attachment_name(served.headers["Content-Disposition"]) == "итог.csv"
