@@ -197,6 +197,14 @@ if AWS_STORAGE_BUCKET_NAME:
         # size (django-storages' default, 0, keeps the whole object in memory).
         "max_memory_size": env.int("AWS_S3_MAX_MEMORY_SIZE", default=2_621_440),
     }
+    from boto3.s3.transfer import TransferConfig
+
+    # boto3 moves big files in 8 MB parts, this many at once, each held in memory
+    # (its default, 10, holds about 80 MB per upload whatever the file's size).
+    _s3_transfer = TransferConfig(max_concurrency=env.int("AWS_S3_MAX_CONCURRENCY", default=2))
+    # s3transfer's own knob (not in boto3's signature): parts read ahead of the upload.
+    _s3_transfer.max_in_memory_upload_chunks = _s3_transfer.max_request_concurrency
+    _s3_options["transfer_config"] = _s3_transfer
     _default_storage: dict[str, Any] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _s3_options}
 else:
     _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}

@@ -86,8 +86,17 @@ def s3_storage_setting(endpoint: str) -> dict:
             "file_overwrite": True,
             "default_acl": None,
             "max_memory_size": 2_621_440,
+            "transfer_config": transfer_config(),
         },
     }
+
+
+def transfer_config():
+    from boto3.s3.transfer import TransferConfig
+
+    config = TransferConfig(max_concurrency=2)
+    config.max_in_memory_upload_chunks = 2
+    return config
 
 
 @pytest.fixture
