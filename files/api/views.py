@@ -134,7 +134,7 @@ REDIRECT = {
 
 LOCATION_HEADER = OpenApiParameter(
     "Location",
-    OpenApiTypes.URI,
+    OpenApiTypes.URI_REF,
     OpenApiParameter.HEADER,
     description="The signed link: a path on this site, or a presigned URL on the object store.",
     response=[302],

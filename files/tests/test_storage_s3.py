@@ -192,3 +192,16 @@ def test_links_are_presigned_for_the_public_endpoint_when_it_differs(s3, s3_endp
     assert parse_qs(urlsplit(location).query)["X-Amz-Expires"] == ["300"]
     assert (served.status_code, served.content, served.headers["Content-Type"]) == (200, b"a,b\n1,2\n", "text/csv")
     assert attachment_name(served.headers["Content-Disposition"]) == "итог.csv"
+
+
+@pytest.mark.django_db
+def test_an_upload_while_the_bucket_is_unreachable_is_503_and_writes_nothing(settings, auth_client, monkeypatch):
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    settings.STORAGES = {**settings.STORAGES, "default": s3_storage_setting(closed)}
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # botocore's retries only make the test slower
+
+    response = auth_client.post(UPLOAD, {"file": SimpleUploadedFile("a.txt", b"hello\n")}, format="multipart")
+
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response.json() == {"detail": "The file store is unavailable; try the upload again shortly."}
+    assert not File.objects.exists()
