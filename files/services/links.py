@@ -6,7 +6,9 @@ only the signature) and the link stops working after FILES_SIGNED_URL_SECONDS.
 """
 
 import functools
+import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core import signing
@@ -14,9 +16,11 @@ from django.core.files.storage import Storage
 from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 from django.utils.http import content_disposition_header
-from storages.backends.s3 import S3Storage
 
 from config.errors import PermissionDenied
+
+if TYPE_CHECKING:
+    from storages.backends.s3 import S3Storage
 
 SALT = "files.signed-link"
 
@@ -34,7 +38,16 @@ class Blob:
     content_type: str
 
 
-def _public_s3_storage(storage: S3Storage) -> S3Storage:
+def _as_s3(storage: Storage) -> "S3Storage | None":
+    """``storage`` if it is django-storages' S3Storage. Its module is not imported
+    here: it brings boto3 (tens of MB per process) into deployments on local disk,
+    and an S3Storage instance cannot exist unless its module was imported."""
+    module = sys.modules.get("storages.backends.s3")
+    s3_class = getattr(module, "S3Storage", None)
+    return storage if s3_class is not None and isinstance(storage, s3_class) else None
+
+
+def _public_s3_storage(storage: "S3Storage") -> "S3Storage":
     """The storage to presign with: links carry the host they were signed for, so
     when clients reach the object store under another name than the servers do
     (MinIO as ``minio:9000`` inside compose) they are signed for the public one.
@@ -47,8 +60,10 @@ def _public_s3_storage(storage: S3Storage) -> S3Storage:
 
 
 @functools.cache
-def _presigner(public: str, options_key: tuple) -> S3Storage:
+def _presigner(public: str, options_key: tuple) -> "S3Storage":
     # Built once per configuration: a boto3 client takes tens of milliseconds to make.
+    from storages.backends.s3 import S3Storage
+
     return S3Storage(**{**settings.STORAGES["default"].get("OPTIONS", {}), "endpoint_url": public})
 
 
@@ -59,9 +74,10 @@ def signed_link(*, field: FieldFile, filename: str, content_type: str) -> str:
     storage: Storage = field.storage
     disposition = content_disposition_header(as_attachment=True, filename=filename)
     seconds = settings.FILES_SIGNED_URL_SECONDS
-    if isinstance(storage, S3Storage):
+    s3 = _as_s3(storage)
+    if s3 is not None:
         parameters = {"ResponseContentDisposition": disposition, "ResponseContentType": content_type}
-        return _public_s3_storage(storage).url(field.name, parameters=parameters, expire=seconds)
+        return _public_s3_storage(s3).url(field.name, parameters=parameters, expire=seconds)
     token = signing.dumps({"n": field.name, "f": filename, "t": content_type}, salt=SALT, compress=True)
     return reverse("files-api:file-signed", kwargs={"token": token})
 
