@@ -22,6 +22,7 @@ from PIL import Image
 
 from conftest import free_port, wait_until
 from files.models import File
+from files.services import file_process
 from files.tests.conftest import stored_files
 from files.tests.factories import FileFactory
 from files.tests.samples import image_bytes
@@ -205,3 +206,14 @@ def test_an_upload_while_the_bucket_is_unreachable_is_503_and_writes_nothing(set
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert response.json() == {"detail": "The file store is unavailable; try the upload again shortly."}
     assert not File.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_file_whose_object_left_the_bucket_fails_with_a_message(s3, user):
+    file = FileFactory(owner=user, data=b"gone soon\n")
+    s3.delete_object(Bucket=BUCKET, Key=file.file.name)
+
+    file_process(file_id=file.pk)
+
+    file.refresh_from_db()
+    assert (file.status, file.error) == ("failed", "The stored file is missing; upload it again.")
