@@ -83,7 +83,7 @@ def browse(client, url: str) -> Page:
 # --- Browsable API titles ------------------------------------------------------
 
 
-def _objects(user) -> dict[str, int]:
+def _objects(user):
     return {
         "file": FileFactory(owner=user).pk,
         "code_file": CodeFileFactory(owner=user).pk,
