@@ -1,6 +1,9 @@
 """The front door: the home page's links, the browsable API's titles and favicon, Redoc served locally."""
 
 import io
+import os
+import subprocess
+import sys
 import urllib.request
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
@@ -16,6 +19,7 @@ from rest_framework.views import APIView
 
 from codecheck.tests.factories import CodeFileFactory
 from config.web import VIEW_TITLES, view_title_key
+from conftest import BASE_DIR
 from files.tests.factories import FileFactory
 from orders.tests.factories import OrderFactory, ProductFactory
 
@@ -254,3 +258,28 @@ def test_home_hides_flower_when_its_url_is_empty(client, staff_user, settings):
     client.force_login(staff_user)
 
     assert "Flower" not in _home_links(client)
+
+
+@pytest.mark.parametrize(
+    ("environment", "flower_url"),
+    [
+        ({}, "http://127.0.0.1:5555/"),
+        ({"FLOWER_PORT": "6123"}, "http://127.0.0.1:6123/"),  # the port `make run` chose
+        ({"FLOWER_PORT": "127.0.0.1:6124"}, "http://127.0.0.1:6124/"),  # compose's host:port form
+        ({"FLOWER_PORT": "6123", "FLOWER_URL": "https://flower.example.com/"}, "https://flower.example.com/"),
+    ],
+)
+def test_flower_url_follows_the_flower_port(environment, flower_url):
+    env = {k: v for k, v in os.environ.items() if k not in ("FLOWER_PORT", "FLOWER_URL")}
+    code = "import django; django.setup(); from django.conf import settings; print(settings.FLOWER_URL)"
+
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, **environment, "DJANGO_SETTINGS_MODULE": "config.settings.base"},
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert result.stdout.strip() == flower_url
