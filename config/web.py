@@ -1,7 +1,8 @@
-"""Site-wide web pieces: the browsable API's page titles and /favicon.ico."""
+"""Site-wide web pieces: the browsable API's page titles and forms, and /favicon.ico."""
 
 from django.http import HttpRequest, HttpResponseRedirect
 from django.templatetags.static import static
+from rest_framework import renderers, status
 from rest_framework.views import get_view_name
 
 # The title of each API view's browsable page (and of its breadcrumb), by class
@@ -48,6 +49,21 @@ def view_name(view) -> str:
     if title is not None:
         return title
     return get_view_name(view).removesuffix(" Api")
+
+
+class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
+    """DRF's browsable API, with a fresh form after a successful POST.
+
+    DRF builds the form below a POST's answer from the answer's serializer; an
+    output serializer has no input fields, so after an upload the file field was
+    gone. A failed POST keeps its form (the input serializer, with its errors).
+    """
+
+    def get_rendered_html_form(self, data, view, method, request):
+        response = self.renderer_context.get("response")
+        if method == "POST" == request.method and response is not None and status.is_success(response.status_code):
+            data = None
+        return super().get_rendered_html_form(data, view, method, request)
 
 
 def favicon(request: HttpRequest) -> HttpResponseRedirect:

@@ -271,6 +271,8 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # Human titles for the browsable API's pages ("Products", not "Product List Api").
     "VIEW_NAME_FUNCTION": "config.web.view_name",
+    # DRF's browsable API, offering a fresh form after a successful POST (config/web.py).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "config.web.BrowsableAPIRenderer"],
 }
 
 SIMPLE_JWT = {

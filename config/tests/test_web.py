@@ -14,7 +14,6 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from PIL import Image
 from rest_framework.renderers import BrowsableAPIRenderer
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from codecheck.tests.factories import CodeFileFactory
@@ -37,6 +36,7 @@ class Page(HTMLParser):
         self.breadcrumbs: list[str] = []
         self.alerts: list[str] = []
         self.sources: list[str] = []  # every src= and <link href=>
+        self.file_inputs: list[str] = []  # the name of every <input type="file">
         self._open: list[tuple[str, dict]] = []
         self._text: list[str] = []
         self._crumb_depth = 0  # inside <ul class="breadcrumb">
@@ -53,6 +53,8 @@ class Page(HTMLParser):
             return
         if "src" in attrs:
             self.sources.append(attrs["src"])
+        if tag == "input" and attrs.get("type") == "file":
+            self.file_inputs.append(attrs.get("name", ""))
         if tag in ("title", "h1", "a") or "alert" in attrs.get("class", "").split():
             self._open.append((tag, {**attrs, "_start": len(self._text)}))
 
@@ -137,7 +139,7 @@ def test_every_browsable_api_view_is_named_in_view_titles():
     browsable = {
         route: cls
         for route, cls in _api_views(get_resolver().url_patterns)
-        if BrowsableAPIRenderer in (cls.renderer_classes or api_settings.DEFAULT_RENDERER_CLASSES)
+        if any(issubclass(renderer, BrowsableAPIRenderer) for renderer in cls.renderer_classes)
     }
 
     missing = {route: view_title_key(cls) for route, cls in browsable.items() if view_title_key(cls) not in VIEW_TITLES}
@@ -166,6 +168,25 @@ def test_browsable_api_session_login_then_page_shows_user_and_message(client, us
     assert response.status_code == HTTPStatus.OK
     assert (page.h1, page.alerts) == ("Orders", [f"Welcome back, {user.username}."])
     assert "Log out" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"file": ("a.txt", b"hello")}, HTTPStatus.CREATED),
+        ({"other": "x"}, HTTPStatus.BAD_REQUEST),
+    ],
+)
+def test_upload_page_offers_the_file_field_again_after_a_post(client, user, body, status):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(user)
+    data = {k: SimpleUploadedFile(*v) if isinstance(v, tuple) else v for k, v in body.items()}
+
+    response = client.post(reverse("files-api:upload"), data, headers={"Accept": "text/html"})
+
+    assert response.status_code == status
+    assert Page(response.content.decode()).file_inputs == ["file"]
 
 
 # --- Favicon ------------------------------------------------------------------

@@ -172,6 +172,8 @@ def test_browsable_api_form_uploads_a_file(browser, live_server, user, shots: Pa
     browser.find_element(By.CSS_SELECTOR, "#post-object-form button").click()
     answer = browser.find_element(By.CSS_SELECTOR, ".response-info").text
     browser.save_screenshot(str(shots / f"30-{sample}-uploaded.png"))
+    next_upload = browser.find_elements(By.CSS_SELECTOR, "#post-object-form input[type=file]")
 
     assert answer.startswith(status)
     assert browser.find_element(By.CSS_SELECTOR, "body").get_attribute("class") == ""  # the answer is shown
+    assert len(next_upload) == 1  # and a form for the next file
