@@ -1,6 +1,7 @@
 """The front door: the home page's links, the browsable API's titles and favicon, Redoc served locally."""
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -304,3 +305,37 @@ def test_flower_url_follows_the_flower_port(environment, flower_url):
     )
 
     assert result.stdout.strip() == flower_url
+
+
+class RawForm(HTMLParser):
+    """The text of the browsable API's raw-data POST form (<textarea name="_content">)."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.content, self._inside = "", False
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self._inside = tag == "textarea" and dict(attrs).get("name") == "_content"
+
+    def handle_endtag(self, tag):
+        self._inside = False
+
+    def handle_data(self, data):
+        if self._inside:
+            self.content += data
+
+
+@pytest.mark.parametrize(
+    ("url_name", "fields"),
+    [
+        ("orders-api:order-list", {"items"}),
+        ("orders-api:product-list", {"name", "description", "category", "price", "stock"}),
+    ],
+)
+def test_post_form_prefills_what_to_send(client, staff_user, url_name, fields):
+    client.force_login(staff_user)
+
+    response = client.get(reverse(url_name), HTTP_ACCEPT="text/html")
+
+    assert set(json.loads(RawForm(response.content.decode()).content)) == fields
