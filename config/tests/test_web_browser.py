@@ -1,7 +1,7 @@
 """The front door in headless Chromium: sign up, every product from the home page, staff to a real Flower.
 
-Each page is screenshotted into SCREENSHOT_DIR (default: the test's temporary
-folder) so a person can look at them.
+Each page is screenshotted so a person can look at them (``--basetemp`` keeps
+them in a known place).
 """
 
 import os
@@ -35,10 +35,8 @@ fetch(icon.href).then(r => done([r.status, r.headers.get('Content-Type')]), e =>
 
 
 @pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def shots(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture
