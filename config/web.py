@@ -19,6 +19,7 @@ VIEW_TITLES = {
     "files.api.views.FileDetailApi": "File",
     "files.api.views.FileDownloadApi": "Download a file",
     "files.api.views.FileThumbnailApi": "Thumbnail",
+    "files.api.views.FileSignedApi": "Signed download link",
     "codecheck.api.views.FileListApi": "Code check files",
     "codecheck.api.views.FileDetailApi": "Code check file",
     "codecheck.api.views.FileChecksApi": "Checks of a file",
