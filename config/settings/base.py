@@ -269,6 +269,10 @@ REST_FRAMEWORK = {
         "login": env.str("THROTTLE_LOGIN", default="30/minute"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Human titles for the browsable API's pages ("Products", not "Product List Api").
+    "VIEW_NAME_FUNCTION": "config.web.view_name",
+    # DRF's browsable API, offering a fresh form after a successful POST (config/web.py).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "config.web.BrowsableAPIRenderer"],
 }
 
 SIMPLE_JWT = {
@@ -296,6 +300,14 @@ SPECTACULAR_SETTINGS = {
         "config.schema.add_standard_error_responses",
     ],
 }
+
+# --- Front door (home page) ----------------------------------------------------
+# Flower runs on its own port; the home page links staff to it. `make run` hands the
+# port it chose to every process as FLOWER_PORT (compose publishes 127.0.0.1:5555).
+# An empty FLOWER_URL hides the link.
+FLOWER_URL = env.str(
+    "FLOWER_URL", default=f"http://127.0.0.1:{env.str('FLOWER_PORT', default='5555').rpartition(':')[2]}/"
+)
 
 # --- Celery ----------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html

@@ -29,6 +29,7 @@ UPLOAD_CHUNK_BYTES = 1024 * 1024
 
 class FileUploadApi(APIView):
     parser_classes = [MultiPartParser]
+    serializer_class = FileUploadInputSerializer  # the browsable API's upload form
 
     def initialize_request(self, request, *args, **kwargs):
         # Before anything reads the body (session auth's CSRF check may): the size
