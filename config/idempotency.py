@@ -33,6 +33,7 @@ before any claim: it has no parsed content to compare, so that 4xx is not stored
 
 import hashlib
 import json
+import logging
 import re
 import secrets
 from collections.abc import Callable
@@ -43,7 +44,7 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Field
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
@@ -59,6 +60,8 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 # Printable ASCII; a web server strips spaces at either end of a header value.
 KEY_SHAPE = re.compile(r"[\x20-\x7e]{1,255}")
 _META = "HTTP_" + HEADER.upper().replace("-", "_")
+
+logger = logging.getLogger(__name__)
 
 
 class IdempotencyKeyInvalid(ApplicationError):
@@ -228,19 +231,28 @@ def _run(claim: _Claim, view, handler: Callable, request: Request, *args, **kwar
         response = view.finalize_response(request, response, *args, **kwargs)
         if hasattr(response, "render"):
             response.render()
-        stored = _held_by(claim.pk, claim.token).update(
+        if response.status_code >= 500:
+            # A failure on our side (storage or database unreachable) is no answer
+            # to keep: nothing is kept, and a retry runs afresh.
+            transaction.set_rollback(True)
+        elif not _held_by(claim.pk, claim.token).update(
             response_status=response.status_code,
             response_content_type=response.get("Content-Type", ""),
             response_body=response.content,  # type: ignore[attr-defined]
             locked_until=None,
-        )
-        if not stored:
+        ):
             raise IdempotencyKeyInUse()  # taken over after our hold lapsed: our work rolls back
+    if response.status_code >= 500:
+        _release(claim)
     return response
 
 
 def _release(claim: _Claim) -> None:
-    _held_by(claim.pk, claim.token).delete()
+    try:
+        _held_by(claim.pk, claim.token).delete()
+    except DatabaseError:
+        # The database is what failed: the claim lapses after IDEMPOTENCY_LOCK_SECONDS.
+        logger.warning("idempotency claim not released", exc_info=True)
 
 
 def _replay(row: IdempotencyKey) -> HttpResponse:

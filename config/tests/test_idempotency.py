@@ -14,9 +14,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.response import Response
+from rest_framework.test import APIRequestFactory, force_authenticate
+from rest_framework.views import APIView
 
 from accounts.tests.factories import UserFactory
-from config.idempotency import fingerprint
+from config.idempotency import fingerprint, idempotent
 from config.models import IdempotencyKey
 from config.tasks import idempotency_keys_expire_task
 from conftest import jwt_client, run_at_once, wait_until
@@ -321,3 +324,31 @@ def test_the_stored_answer_is_the_json_the_client_got(auth_client):
     row = IdempotencyKey.objects.get()
     assert (row.response_status, row.response_content_type) == (HTTPStatus.CREATED, "application/json")
     assert json.loads(bytes(row.response_body)) == response.json()
+
+
+class _Failing(APIView):
+    """A view on the seam whose work (a row) is followed by a failure on our side."""
+
+    outcome = "503"
+
+    @idempotent("tests.failing")
+    def post(self, request):
+        IdempotencyKey.objects.create(user=request.user, endpoint="tests.work", key=request.data["work"])
+        if self.outcome == "503":
+            return Response({"detail": "Storage unreachable."}, status=HTTPStatus.SERVICE_UNAVAILABLE)
+        raise RuntimeError("a bug")
+
+
+@pytest.mark.parametrize("outcome", ["503", "exception"])
+def test_a_failure_on_our_side_keeps_nothing_and_frees_the_key(user, outcome):
+    request = APIRequestFactory().post("/", {"work": "w1"}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+    force_authenticate(request, user=user)
+    view = _Failing.as_view(outcome=outcome)
+
+    if outcome == "503":
+        assert view(request).status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    else:
+        with pytest.raises(RuntimeError):
+            view(request)
+
+    assert not IdempotencyKey.objects.exists()  # neither the work nor the claim
