@@ -18,8 +18,9 @@ Without the header nothing changes. With it, per user and per endpoint:
    runs again.
 3. The handler runs in one transaction with the storing of its answer, whatever
    it was (a 201 or a 4xx): the work commits only together with the answer that
-   replays it. A 5xx is no answer to keep: its work rolls back, the key is freed. The store is conditional on the claim's token, so if the claim was
-   taken over, this request's work rolls back (409) instead of happening twice.
+   replays it. A 5xx is no answer to keep: its work rolls back, the key is freed.
+   The store is conditional on the claim's token, so if the claim was taken
+   over, this request's work rolls back (409) instead of happening twice.
 4. A request that dies holds its claim only until ``locked_until``
    (``IDEMPOTENCY_LOCK_SECONDS``); an unexpected error releases it at once. Then
    the next request with the key runs afresh, its earlier work having rolled back.
