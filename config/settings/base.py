@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
+    # API keys: its abstract model is ours (accounts.ApiKey); its own table stays empty.
+    "rest_framework_api_key",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -252,6 +254,8 @@ SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^metrics$", r"^stand-in/"]
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.CachedUserJWTAuthentication",
+        # Integrations: "Authorization: Api-Key <key>" (docs/integrations.md).
+        "accounts.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -380,6 +384,12 @@ PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_D
 HEALTH_WORKER_TIMEOUT_SECONDS = env.float("HEALTH_WORKER_TIMEOUT_SECONDS", default=3.0)
 HEALTH_WORKER_CACHE_SECONDS = env.int("HEALTH_WORKER_CACHE_SECONDS", default=10)
 
+# --- Idempotent writes (Idempotency-Key, config/idempotency.py) ----------------
+# How long a key's first answer is replayed (the contract: 24 hours), and how long a
+# request may hold its key: a request that died frees it after that (a 409 meanwhile).
+IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=24 * 3600)
+IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=300)
+
 # --- files -------------------------------------------------------------------
 
 FILES_MAX_UPLOAD_BYTES = env.int("FILES_MAX_UPLOAD_BYTES", default=100 * 1024 * 1024)
@@ -466,6 +476,9 @@ CELERY_BEAT_SCHEDULE = {
     "codecheck-email-sweep": {"task": "codecheck.tasks.check_email_sweep_task", "schedule": 300.0},
     # orders: re-drive receipts and shipping calls whose task never ran.
     "orders-sweep": {"task": "orders.tasks.order_sweep_task", "schedule": 120.0},
+    # Idempotency keys past IDEMPOTENCY_KEY_TTL_SECONDS: hourly is enough, an expired
+    # key already counts as absent; this only keeps the table small.
+    "idempotency-keys-expire": {"task": "config.tasks.idempotency_keys_expire_task", "schedule": 3600.0},
 }
 
 # --- Logging ---------------------------------------------------------------

@@ -11,6 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.idempotency import idempotent
+from config.schema import IDEMPOTENCY_PARAMETERS, IDEMPOTENCY_RESPONSES
 from files.api.ranges import ranged_file_response
 from files.api.serializers import FileOutputSerializer, FileUploadInputSerializer
 from files.models import File
@@ -48,15 +50,20 @@ class FileUploadApi(APIView):
 
     @extend_schema(
         request={"multipart/form-data": FileUploadInputSerializer},
+        parameters=IDEMPOTENCY_PARAMETERS,
         responses={
             201: FileOutputSerializer,
-            400: OpenApiResponse(description="No `file` field, an empty file, or a malformed multipart body."),
+            400: OpenApiResponse(
+                description="No `file` field, an empty file, a malformed multipart body or Idempotency-Key."
+            ),
             413: OpenApiResponse(description="The file is over the upload limit (FILES_MAX_UPLOAD_BYTES)."),
             415: OpenApiResponse(description="The body is not multipart/form-data."),
+            **IDEMPOTENCY_RESPONSES,
         },
         tags=TAGS,
         summary="Upload a file; it is processed asynchronously",
     )
+    @idempotent("files.upload")
     def post(self, request: Request) -> Response:
         data = FileUploadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

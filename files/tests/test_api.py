@@ -398,7 +398,7 @@ def test_schema_documents_the_files_api(api_client):
     schema = api_client.get(reverse("schema"), {"format": "json"}).json()
 
     upload = schema["paths"]["/api/upload/"]["post"]
-    assert set(upload["responses"]) == {"201", "400", "401", "413", "414", "415", "503"}
+    assert set(upload["responses"]) == {"201", "400", "401", "409", "413", "414", "415", "422", "503"}
     assert set(schema["paths"]["/api/files/"]["get"]["responses"]) == {"200", "400", "401", "404", "414", "503"}
     assert "multipart/form-data" in upload["requestBody"]["content"]
     assert set(schema["paths"]["/api/files/{id}/"]["delete"]["responses"]) == {"204", "401", "404", "414", "503"}
