@@ -14,6 +14,8 @@ VIEW_TITLES = {
     "accounts.api.views.LoginApi": "Log in",
     "accounts.api.views.RefreshApi": "Refresh the access token",
     "accounts.api.views.MeApi": "Your account",
+    "accounts.api.views.ApiKeyListApi": "API keys",
+    "accounts.api.views.ApiKeyDetailApi": "API key",
     "files.api.views.FileUploadApi": "Upload a file",
     "files.api.views.FileListApi": "Files",
     "files.api.views.FileDetailApi": "File",
