@@ -147,8 +147,8 @@ def retry_delay(*, attempt: int) -> float | None:
 
 
 def _claim_lease() -> timedelta:
-    """How long a send may hold its delivery: the timeout plus the task's own margin."""
-    return timedelta(seconds=settings.WEBHOOKS_TIMEOUT_SECONDS + 30)
+    """How long a send may hold its delivery: past the task's hard time limit (tasks.py)."""
+    return timedelta(seconds=settings.WEBHOOKS_TIMEOUT_SECONDS + 15)
 
 
 @transaction.atomic

@@ -145,6 +145,8 @@ def post(*, url: str, body: bytes, headers: dict[str, str], timeout: float) -> O
         error = "" if 200 <= status_code < 300 else f"HTTP {status_code}: {snippet}".strip()
     except UrlRefused as exc:
         error = f"refused: {exc}"
+    except urllib3.exceptions.NewConnectionError as exc:  # a subclass of the timeout error
+        error = f"connection error: {exc}"
     except urllib3.exceptions.TimeoutError:
         error = f"timeout: no answer within {timeout:g} s"
     except (urllib3.exceptions.HTTPError, OSError) as exc:
