@@ -415,6 +415,9 @@ WEBHOOKS_RETRY_SCHEDULE = [
 ]
 # Sends in flight to one endpoint at most, so a slow receiver holds at most this many workers.
 WEBHOOKS_ENDPOINT_CONCURRENCY = env.int("WEBHOOKS_ENDPOINT_CONCURRENCY", default=1)
+# A send that holds an endpoint's slot goes on with that endpoint's next due deliveries
+# for this long before handing the rest to new messages (no broker round trip each).
+WEBHOOKS_DRAIN_SECONDS = env.float("WEBHOOKS_DRAIN_SECONDS", default=5.0)
 # The sweeper re-publishes deliveries due for longer than this (their message was lost).
 WEBHOOKS_SWEEP_AFTER_SECONDS = env.int("WEBHOOKS_SWEEP_AFTER_SECONDS", default=60)
 

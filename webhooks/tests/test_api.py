@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from webhooks.models import SUBSCRIBABLE, Delivery, DeliveryAttempt, DeliveryStatus, Endpoint, Event
 from webhooks.tests.factories import EndpointFactory
+from webhooks.transport import UrlRefused, url_target
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +63,9 @@ def test_two_endpoints_get_different_secrets(auth_client):
         ({"url": "file:///etc/passwd", "events": ["order.created"]}, "url"),
         ({"url": "javascript:alert(1)", "events": ["order.created"]}, "url"),
         ({"url": "hooks.example.com", "events": ["order.created"]}, "url"),
+        ({"url": "https://user:pw@hooks.example.com/", "events": ["order.created"]}, "url"),
+        ({"url": "https://hooks.example.com:70000/", "events": ["order.created"]}, "url"),
+        ({"url": " https://hooks.example.com/", "events": ["order.created"]}, "url"),
         ({"events": ["order.created"]}, "url"),
     ],
 )
@@ -92,9 +96,6 @@ def test_duplicate_event_types_are_merged(auth_client):
         "http://169.254.169.254/latest/meta-data/",
         "http://100.100.100.200/",  # shared address space (a cloud metadata address)
         "http://0.0.0.0/",
-        "http://[::1]/",
-        "http://[::ffff:127.0.0.1]/",
-        "http://[fd00:ec2::254]/",
     ],
 )
 def test_internal_addresses_are_refused_unless_allowed(auth_client, settings, url):
@@ -107,6 +108,18 @@ def test_internal_addresses_are_refused_unless_allowed(auth_client, settings, ur
     assert not Endpoint.objects.exists()
     settings.WEBHOOKS_ALLOW_PRIVATE_HOSTS = True
     assert auth_client.post(LIST, {"url": url, "events": ["order.created"]}).status_code == HTTPStatus.CREATED
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://[fd00:ec2::254]/", "http://[fe80::1]:8080/"]
+)
+def test_internal_ipv6_addresses_are_refused_at_delivery(url):
+    with pytest.raises(UrlRefused, match="webhooks go to public addresses only"):
+        url_target(url, allow_private=False)
+
+
+def test_a_public_address_is_taken():
+    assert url_target("http://93.184.215.14:8080/in?x=1", allow_private=False).address == "93.184.215.14"
 
 
 def test_an_unresolvable_host_is_refused_when_addresses_are_checked(auth_client, settings):

@@ -80,7 +80,10 @@ def test_events_go_to_the_objects_owner_only(auth_client, user, other_user):
 
 @pytest.mark.parametrize(
     ("data", "kind", "status"),
-    [(b"hello world\n", File.Kind.TEXT, "file.processed"), (b"\x89PNG\r\n\x1a\nbroken", File.Kind.IMAGE, "file.failed")],
+    [
+        (b"hello world\n", File.Kind.TEXT, "file.processed"),
+        (b"\x89PNG\r\n\x1a\nbroken", File.Kind.IMAGE, "file.failed"),
+    ],
 )
 def test_file_processed_or_failed(auth_client, user, data, kind, status):
     EndpointFactory(owner=user, events=["file.processed", "file.failed"])

@@ -234,12 +234,29 @@ def test_a_slow_endpoint_holds_one_slot_and_others_go_on(
     slow.wait_for(1)
 
     second_slow = webhook_deliver(delivery_id=slow_ids[1])
-    fast_sent = [webhook_deliver(delivery_id=pk) for pk in fast_ids]
+    first_fast = webhook_deliver(delivery_id=fast_ids[0])
 
     slow.hang.set()
     sending.join(10)
-    assert second_slow is None  # waits for the slot: the finished send queues it
-    assert [a.succeeded for a in fast_sent] == [True, True]
+    assert second_slow is None  # waits for the slot: the send holding it goes on with it
+    assert first_fast.succeeded
+    assert len(fast.received) == 2  # the second went out in the same task, while it held the slot
+    assert Delivery.objects.filter(pk__in=fast_ids, status=DeliveryStatus.SUCCEEDED).count() == 2
+
+
+def test_a_send_hands_the_endpoints_rest_to_new_messages_past_its_budget(
+    user, quick_settings, receiver, django_capture_on_commit_callbacks
+):
+    quick_settings.WEBHOOKS_DRAIN_SECONDS = 0
+    EndpointFactory(owner=user, url=receiver.url)
+    for _ in range(3):
+        publish(user)
+    first = Delivery.objects.order_by("pk").first()
+
+    webhook_deliver(delivery_id=first.pk)
+
+    assert len(receiver.received) == 1
+    assert Delivery.objects.filter(status=DeliveryStatus.PENDING).count() == 2
 
 
 def test_an_attempt_left_by_a_dead_worker_is_closed_as_abandoned(user, quick_settings, receiver):
