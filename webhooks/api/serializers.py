@@ -23,7 +23,8 @@ URL_RE = re.compile(URL_PATTERN.removesuffix("$"))
 
 
 @extend_schema_field(
-    {"type": "string", "format": "uri", "maxLength": MAX_URL_LENGTH, "pattern": URL_PATTERN, "example": EXAMPLE_URL}
+    # No "format": "uri": the pattern is what is taken, and it is looser than RFC 3986 in the path.
+    {"type": "string", "maxLength": MAX_URL_LENGTH, "pattern": URL_PATTERN, "example": EXAMPLE_URL}
 )
 class WebhookUrlField(serializers.CharField):
     """An absolute http(s) URL with a host: exactly what ``URL_PATTERN`` (and the schema) says."""
@@ -69,6 +70,15 @@ class EventTypesField(serializers.ListField):
         return list(dict.fromkeys(super().to_internal_value(data)))
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only (DRF would also take 0, 1, "yes"...), as the schema says."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class EndpointCreateInputSerializer(serializers.Serializer):
     url = WebhookUrlField()
     events = EventTypesField()
@@ -77,10 +87,11 @@ class EndpointCreateInputSerializer(serializers.Serializer):
 class EndpointUpdateInputSerializer(serializers.Serializer):
     url = WebhookUrlField(required=False)
     events = EventTypesField(required=False)
-    active = serializers.BooleanField(required=False)
+    active = StrictBooleanField(required=False)
 
 
 class EndpointOutputSerializer(serializers.ModelSerializer):
+    url = serializers.CharField(help_text="As registered (see the pattern of the input).")
     events = serializers.ListField(child=serializers.ChoiceField(choices=SUBSCRIBABLE))
 
     class Meta:

@@ -142,6 +142,16 @@ def test_patch_to_an_internal_address_is_refused_and_changes_nothing(auth_client
     assert (endpoint.url, endpoint.active) == ("http://127.0.0.1:9/a/", True)
 
 
+@pytest.mark.parametrize("value", [0, 1, "true", "false", None])
+def test_active_takes_json_booleans_only(auth_client, user, value):
+    endpoint = EndpointFactory(owner=user)
+
+    response = auth_client.patch(detail(endpoint.pk), {"active": value}, format="json")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "active" in response.json()
+
+
 def test_patch_changes_events_and_active(auth_client, user):
     endpoint = EndpointFactory(owner=user)
 

@@ -306,3 +306,17 @@ def test_the_body_is_utf8_json(user, quick_settings, receiver):
     webhook_deliver(delivery_id=Delivery.objects.get().pk)
 
     assert json.loads(receiver.received[0].body.decode("utf-8"))["data"] == {"name": "Привет"}
+
+
+def test_due_deliveries_are_a_metrics_backlog(user):
+    from config.backlog import backlog_gauges
+
+    (gauge,) = [g for g in backlog_gauges() if g.name == "webhook_deliveries_due"]
+    EndpointFactory(owner=user)
+    publish(user)
+    publish(user)
+    Delivery.objects.filter(pk=Delivery.objects.order_by("pk").first().pk).update(
+        next_attempt_at=timezone.now() + timedelta(hours=1)
+    )
+
+    assert gauge.read() == 1
