@@ -18,7 +18,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from config.errors import Conflict
@@ -150,36 +150,56 @@ def _claim_lease() -> timedelta:
     return timedelta(seconds=settings.WEBHOOKS_TIMEOUT_SECONDS + 15)
 
 
-@transaction.atomic
+def _unclaimed() -> Q:
+    return Q(claimed_until__isnull=True) | Q(claimed_until__lte=timezone.now())
+
+
 def _delivery_claim(*, delivery_id: int) -> DeliveryAttempt | None:
     """Take the delivery for one attempt, or return None if it is not ours to send now.
 
-    The endpoint row is locked, so claims for one endpoint decide one after the other:
-    at most WEBHOOKS_ENDPOINT_CONCURRENCY sends per endpoint are in flight, which keeps
-    a slow receiver from holding more workers than that. The conditional update is the
+    A first read without locks turns away, in one query, the messages that have
+    nothing to do (done, not yet due, or the endpoint's slots all busy: the send in
+    flight will take this delivery when it ends). The decision itself is made under
+    the endpoint row's lock, so claims for one endpoint decide one after the other: at
+    most WEBHOOKS_ENDPOINT_CONCURRENCY sends per endpoint are in flight, which keeps a
+    slow receiver from holding more workers than that. The conditional update is the
     claim: of two messages for one delivery exactly one changes the row. An attempt
     left unfinished by a worker that died is closed as abandoned."""
     now = timezone.now()
-    delivery = Delivery.objects.filter(pk=delivery_id).values("endpoint_id").first()
-    if delivery is None:
+    busy = Q(endpoint__deliveries__status=DeliveryStatus.PENDING, endpoint__deliveries__claimed_until__gt=now)
+    candidate = (
+        Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+        .filter(_unclaimed(), endpoint__active=True)
+        .annotate(busy=Count("endpoint__deliveries", filter=busy))
+        .values("endpoint_id", "busy")
+        .first()
+    )
+    if candidate is None or candidate["busy"] >= settings.WEBHOOKS_ENDPOINT_CONCURRENCY:
         return None
-    endpoint = Endpoint.objects.select_for_update().filter(pk=delivery["endpoint_id"], active=True).first()
+    return _delivery_claim_locked(delivery_id=delivery_id, endpoint_id=candidate["endpoint_id"])
+
+
+@transaction.atomic
+def _delivery_claim_locked(*, delivery_id: int, endpoint_id: int) -> DeliveryAttempt | None:
+    now = timezone.now()
+    endpoint = Endpoint.objects.select_for_update().filter(pk=endpoint_id, active=True).first()
     if endpoint is None:
         return None
     in_flight = Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING, claimed_until__gt=now)
     if in_flight.exclude(pk=delivery_id).count() >= settings.WEBHOOKS_ENDPOINT_CONCURRENCY:
-        return None  # the send in flight queues the next one when it ends
+        return None
     claimed = (
         Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        .filter(_unclaimed())
         .update(claimed_until=now + _claim_lease(), attempts=F("attempts") + 1)
     )
     if not claimed:
         return None
-    DeliveryAttempt.objects.filter(delivery_id=delivery_id, finished_at__isnull=True).update(
-        finished_at=now, error="abandoned: no outcome was recorded (the worker stopped during the call)"
-    )
     row = Delivery.objects.select_related("event").get(pk=delivery_id)
+    if row.attempts > 1:
+        DeliveryAttempt.objects.filter(delivery_id=delivery_id, finished_at__isnull=True).update(
+            finished_at=now, error="abandoned: no outcome was recorded (the worker stopped during the call)"
+        )
     return DeliveryAttempt.objects.create(
         delivery=row, endpoint=endpoint, event=row.event, number=row.attempts, attempted_at=now
     )
@@ -203,7 +223,7 @@ def webhook_deliver(*, delivery_id: int) -> DeliveryAttempt | None:
         if time.monotonic() >= deadline:
             break
         due = _endpoint_due(endpoint_id=first.endpoint_id, now=timezone.now(), limit=1)
-        attempt = _delivery_claim(delivery_id=due[0]) if due else None
+        attempt = _delivery_claim_locked(delivery_id=due[0], endpoint_id=first.endpoint_id) if due else None
     for pk in _endpoint_due(endpoint_id=first.endpoint_id, now=timezone.now()):
         webhook_deliver_task.publish_quietly((pk,))
     return first
