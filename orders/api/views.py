@@ -143,6 +143,10 @@ class OrderListApi(GenericAPIView):
     def get_queryset(self):
         return order_list(user=self.request.user)
 
+    def get_serializer_class(self):
+        # The browsable API's POST form shows what to send, not the answer.
+        return OrderCreateInputSerializer if self.request.method == "POST" else OrderOutputSerializer
+
     @extend_schema(responses={200: OrderOutputSerializer(many=True)}, tags=["orders"])
     def get(self, request: Request) -> Response:
         """The current user's orders, newest first."""
