@@ -101,10 +101,12 @@ def test_a_hanging_receiver_does_not_delay_another(hooks_worker, user, make_rece
             event_publish(user_id=user.pk, type="order.created", data={"n": n})
 
     fast.wait_for(3)
+    slow.wait_for(1)
     # The worker has two processes; the slow endpoint may hold only one of them
-    # (WEBHOOKS_ENDPOINT_CONCURRENCY), so the fast endpoint's three arrive while the
-    # slow endpoint's first send still waits for its answer (5 s here).
+    # (WEBHOOKS_ENDPOINT_CONCURRENCY), so the fast endpoint's three arrive before the
+    # slow endpoint's first send gives up (5 s here), and its others wait for the slot.
     assert len(slow.received) == 1
+    assert max(r.at for r in fast.received) < slow.received[0].at + 5
     slow.release()
     slow.wait_for(3)
     assert sorted(json.loads(r.body)["data"]["n"] for r in slow.received) == [0, 1, 2]
