@@ -170,9 +170,10 @@ def _database_url() -> str:
 class CeleryWorker:
     """A real ``celery worker`` process on the test database and Redis."""
 
-    def __init__(self, broker_url: str, log_path: Path):
+    def __init__(self, broker_url: str, log_path: Path, concurrency: int = 1):
         self.broker_url = broker_url
         self.log_path = log_path
+        self.concurrency = concurrency
         self.process: subprocess.Popen | None = None
         self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
 
@@ -195,7 +196,7 @@ class CeleryWorker:
                 "worker",
                 "--pool=prefork",
                 "--queues=critical,default",
-                "--concurrency=1",
+                f"--concurrency={self.concurrency}",
                 "--without-gossip",
                 "--without-mingle",
                 "--loglevel=INFO",

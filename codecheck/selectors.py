@@ -60,6 +60,10 @@ def check_get(*, user, pk: int) -> Check:
         raise NotFound(CHECK_NOT_FOUND) from None
 
 
+def check_with_findings(*, check_id: int) -> Check:
+    return _with_findings(Check.objects.filter(pk=check_id)).get()
+
+
 def check_list_for_file(*, code_file: CodeFile) -> QuerySet[Check]:
     return _with_findings(code_file.checks.all())
 

@@ -30,6 +30,7 @@ from codecheck.selectors import (
     FILE_NOT_FOUND,
     PENDING,
     check_unsent_qs,
+    check_with_findings,
     code_file_get,
     code_file_list,
     code_file_qs_for_claim,
@@ -37,6 +38,7 @@ from codecheck.selectors import (
 from codecheck.tasks import check_email_task
 from config.errors import ApplicationError, NotFound, PayloadTooLarge
 from config.links import absolute_url
+from webhooks.services import event_publish
 
 logger = logging.getLogger(__name__)
 
@@ -285,7 +287,19 @@ def checks_record(*, results: list[CheckResult]) -> list[Check]:
     CodeFile.objects.bulk_update(changed, ["claimed_version", "claimed_at", "status"])
     for check in checks:
         check_email_task.delay_on_commit(check.pk)
+        event_publish(
+            user_id=files[check.file_id].owner_id,
+            type="codecheck.check.completed",
+            data=partial(_check_webhook_data, check.pk),
+        )
     return checks
+
+
+def _check_webhook_data(check_id: int) -> dict:
+    """The check as the API renders it, for a webhook (called only when an endpoint listens)."""
+    from codecheck.api.serializers import CheckOutputSerializer  # the API layer sits above services
+
+    return CheckOutputSerializer(check_with_findings(check_id=check_id)).data
 
 
 def check_record(*, claim: Claim, outcome: CheckOutcome, started_at, finished_at) -> Check | None:

@@ -15,6 +15,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("codecheck/", include("codecheck.api.urls")),
     path("deals/", include("deals.api.urls")),
     path("", include("orders.api.urls")),
+    path("webhooks/", include("webhooks.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

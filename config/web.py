@@ -35,6 +35,10 @@ VIEW_TITLES = {
     "orders.api.views.OrderEventListApi": "Order timeline",
     "orders.api.views.OrderReceiptApi": "Order receipt",
     "orders.api.views.AdminOrderListApi": "All orders (staff)",
+    "webhooks.api.views.EndpointListApi": "Webhook endpoints",
+    "webhooks.api.views.EndpointDetailApi": "Webhook endpoint",
+    "webhooks.api.views.EndpointTestApi": "Send a test event",
+    "webhooks.api.views.DeliveryListApi": "Webhook deliveries",
     "config.health.HealthApi": "Health",
 }
 

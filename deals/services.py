@@ -12,7 +12,8 @@ from accounts.models import User
 from config.cache import cache_invalidate
 from deals.models import CustomerItem, CustomerTotal, Deal, DealSet
 from deals.parsing import DealRow, count_deal_rows, iter_copy_csv, iter_deal_rows
-from deals.selectors import REPORT_CACHE, REPORT_SIZE
+from deals.selectors import REPORT_CACHE, REPORT_SIZE, deals_report
+from webhooks.services import event_publish
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,13 @@ def deals_upload(*, file: BinaryIO, user: User | None = None, name: str = "") ->
         count = _copy_rows(file) if postgres else _insert_rows(iter_deal_rows(file))
         _aggregate(dealset.pk)
         _make_current(dealset, rows=count)
+        if user is not None:
+            # The new report, read inside this transaction: the data set the event announces.
+            event_publish(
+                user_id=user.pk,
+                type="deals.dataset.replaced",
+                data=lambda: {"rows": count, "response": deals_report()},
+            )
         cache_invalidate(REPORT_CACHE)
     logger.info("deals: data set %s is current (%s rows from %r)", dealset.pk, count, name)
     return dealset

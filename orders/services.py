@@ -7,6 +7,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import requests
@@ -37,6 +38,7 @@ from orders.models import (
 )
 from orders.receipts import receipt_pdf_render
 from orders.tasks import order_notify_shipping_task, order_receipt_task
+from webhooks.services import event_publish
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +140,8 @@ def order_create(*, user: User, lines: list[OrderLineIn]) -> Order:
                 f"{quantity} requested, {product.stock} available."
             )
     order = _order_write(user=user, total=total, wanted=wanted, products=products)
+    # The webhook rides on the timeline's "created" row, in its transaction.
+    event_publish(user_id=user.pk, type="order.created", data=partial(_order_webhook_data, order.pk))
     product_list_invalidate()
     order_receipt_task.delay_on_commit(order.pk)
     return order
@@ -234,6 +238,14 @@ def _created_event_data(
     }
 
 
+def _order_webhook_data(order_id: int, **extra: Any) -> dict[str, Any]:
+    """The order as the API renders it, for a webhook (called only when an endpoint listens)."""
+    from orders.api.serializers import OrderOutputSerializer  # the API module imports this one
+    from orders.selectors import order_get
+
+    return {**OrderOutputSerializer(order_get(order_id=order_id)).data, **extra}
+
+
 def _event(order_id: int, type: str, data: dict[str, Any]) -> None:
     """Record one event of an order's timeline; called inside the transaction of the change."""
     OrderEvent.objects.create(order_id=order_id, type=type, data=data)
@@ -307,6 +319,11 @@ def order_status_change(*, order: Order, actor: User, status: str) -> Order:
         order_notify_shipping_task.delay_on_commit(order.pk)
     order.save(update_fields=update_fields)
     _event(order.pk, OrderEventType.STATUS_CHANGED, {"from": current, "to": status, "by": actor.pk})
+    event_publish(
+        user_id=order.user_id,
+        type="order.status_changed",
+        data=partial(_order_webhook_data, order.pk, **{"from": current, "to": status}),
+    )
     return order
 
 

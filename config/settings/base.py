@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "codecheck",
     "deals",
     "orders",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -464,6 +465,31 @@ ORDERS_SHIPPING_RETRY_BACKOFF_MAX = env.int("ORDERS_SHIPPING_RETRY_BACKOFF_MAX",
 # The sweeper re-drives receipts and shipping calls idle for longer than this.
 ORDERS_SWEEP_AFTER_SECONDS = env.int("ORDERS_SWEEP_AFTER_SECONDS", default=300)
 
+# --- webhooks ----------------------------------------------------------------
+# docs/integrations.md, "Webhooks".
+
+# Deliveries to loopback, private, link-local and metadata addresses (SSRF). On by
+# default only with DEBUG (`make run`, so a receiver on 127.0.0.1 works); off under
+# docker-compose.yml and the production profile, which set it explicitly.
+WEBHOOKS_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOKS_ALLOW_PRIVATE_HOSTS", default=DEBUG)
+# Seconds to connect and, separately, to wait for the answer; the task's time limits follow it.
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
+# Seconds to wait after each failed attempt (each lengthened by up to 20% jitter);
+# when the list is spent the delivery is failed. The default waits add up to 27.7 h.
+WEBHOOKS_RETRY_SCHEDULE = [
+    float(seconds)
+    for seconds in env.list(
+        "WEBHOOKS_RETRY_SCHEDULE", default=["5", "30", "120", "600", "1800", "3600", "7200", "14400", "28800", "43200"]
+    )
+]
+# Sends in flight to one endpoint at most, so a slow receiver holds at most this many workers.
+WEBHOOKS_ENDPOINT_CONCURRENCY = env.int("WEBHOOKS_ENDPOINT_CONCURRENCY", default=1)
+# A send that holds an endpoint's slot goes on with that endpoint's next due deliveries
+# for this long before handing the rest to new messages (no broker round trip each).
+WEBHOOKS_DRAIN_SECONDS = env.float("WEBHOOKS_DRAIN_SECONDS", default=5.0)
+# The sweeper re-publishes deliveries due for longer than this (their message was lost).
+WEBHOOKS_SWEEP_AFTER_SECONDS = env.int("WEBHOOKS_SWEEP_AFTER_SECONDS", default=60)
+
 # --- Beat schedule -------------------------------------------------------------
 # Synced into django-celery-beat's tables when beat starts.
 
@@ -479,6 +505,8 @@ CELERY_BEAT_SCHEDULE = {
     # Idempotency keys past IDEMPOTENCY_KEY_TTL_SECONDS: hourly is enough, an expired
     # key already counts as absent; this only keeps the table small.
     "idempotency-keys-expire": {"task": "config.tasks.idempotency_keys_expire_task", "schedule": 3600.0},
+    # webhooks: re-drive deliveries whose message was lost; at most a sweep interval late.
+    "webhooks-sweep": {"task": "webhooks.tasks.webhook_sweep_task", "schedule": 30.0},
 }
 
 # --- Logging ---------------------------------------------------------------

@@ -7,12 +7,15 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from files.api.serializers import FileOutputSerializer
 from files.models import File
 from files.services.processors import ProcessingError, Reclassified, processor_for
 from files.tasks import file_process_task
+from webhooks.services import event_publish
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +75,15 @@ def file_finish(*, file: File, outcome: dict[str, Any]) -> bool:
     sweeper gave the file to a newer attempt (this one was presumed dead), or
     the file was deleted, the outcome is dropped instead of overwriting."""
     fields = {**outcome, "processed_at": timezone.now()}
-    finished = File.objects.filter(pk=file.pk, status=File.Status.PROCESSING, attempts=file.attempts).update(**fields)
+    with transaction.atomic():
+        finished = File.objects.filter(pk=file.pk, status=File.Status.PROCESSING, attempts=file.attempts).update(
+            **fields
+        )
+        if finished:
+            for field, value in fields.items():
+                setattr(file, field, value)
+            _file_webhook(file)
     if finished:
-        for field, value in fields.items():
-            setattr(file, field, value)
         return True
     logger.warning("file %s: attempt %s was superseded; its outcome is dropped", file.pk, file.attempts)
     thumbnail = outcome.get("thumbnail")
@@ -99,6 +107,26 @@ def file_process(*, file_id: int) -> File | None:
     return file
 
 
+def _file_webhook(file: File) -> None:
+    """``file.processed`` or ``file.failed`` to the owner's endpoints, in the finishing transaction."""
+    kind = "file.processed" if file.status == File.Status.DONE else "file.failed"
+    event_publish(user_id=file.owner_id, type=kind, data=lambda: FileOutputSerializer(file).data)
+
+
+@transaction.atomic
+def _files_give_up(*, stuck, now: datetime) -> int:
+    """Fail the stuck files that ran out of attempts, each announced as ``file.failed``."""
+    error = f"Processing was interrupted {settings.FILES_MAX_ATTEMPTS} times; the file was given up on."
+    files = list(stuck.filter(attempts__gte=settings.FILES_MAX_ATTEMPTS).select_for_update(skip_locked=True))
+    for file in files:
+        if File.objects.filter(pk=file.pk, status=File.Status.PROCESSING).update(
+            status=File.Status.FAILED, processed_at=now, error=error
+        ):
+            file.status, file.processed_at, file.error = File.Status.FAILED, now, error
+            _file_webhook(file)
+    return len(files)
+
+
 def file_sweep(*, now: datetime | None = None) -> list[int]:
     """Re-drive files whose message may be lost; return the ids re-enqueued.
 
@@ -111,11 +139,7 @@ def file_sweep(*, now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.FILES_STALE_AFTER_SECONDS)
     stuck = File.objects.filter(status=File.Status.PROCESSING, processing_started_at__lt=stale)
-    given_up = stuck.filter(attempts__gte=settings.FILES_MAX_ATTEMPTS).update(
-        status=File.Status.FAILED,
-        processed_at=now,
-        error=f"Processing was interrupted {settings.FILES_MAX_ATTEMPTS} times; the file was given up on.",
-    )
+    given_up = _files_give_up(stuck=stuck, now=now)
     if given_up:
         logger.warning("sweeper gave up on %s file(s) after repeated interruptions", given_up)
     stuck.update(status=File.Status.PENDING)
