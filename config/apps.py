@@ -21,6 +21,8 @@ class PlatformConfig(AppConfig):
     def ready(self) -> None:
         post_migrate.connect(durable_cache_table_create, sender=self, dispatch_uid="platform-durable-cache-table")
         if settings.METRICS_TOKEN:
-            from config.metrics import task_signals_connect
+            from config import memcached
+            from config.metrics import cache_observer, task_signals_connect
 
             task_signals_connect()
+            memcached.observer = cache_observer
