@@ -332,6 +332,9 @@ WORKER_METRICS_HOST = env.str("WORKER_METRICS_HOST", default="127.0.0.1")
 # Traces (OpenTelemetry, config/tracing.py): off unless an OTLP/HTTP collector is given,
 # e.g. http://otel-collector:4318 (the SDK reads the other OTEL_* variables itself).
 OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+# Each worker also consumes a queue of its own ("<node>.dq2"), so `manage.py worker_health`
+# (the compose workers' healthcheck) can ask one worker to run a task. On in docker-compose.yml.
+CELERY_WORKER_DIRECT = env.bool("CELERY_WORKER_DIRECT", default=False)
 # /health/?deep=1: how long the worker has to answer a ping, and how long its answer is reused.
 HEALTH_WORKER_TIMEOUT_SECONDS = env.float("HEALTH_WORKER_TIMEOUT_SECONDS", default=3.0)
 HEALTH_WORKER_CACHE_SECONDS = env.int("HEALTH_WORKER_CACHE_SECONDS", default=10)
