@@ -114,10 +114,15 @@ class RequestMetricsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         start = time.perf_counter()
         with connection.execute_wrapper(db_observer):
-            response = self.get_response(request)
+            if request.path_info == "/metrics":
+                # Answered here, before CommonMiddleware checks the Host header against
+                # ALLOWED_HOSTS: Prometheus scrapes each replica by its IP address.
+                response, view = metrics_view(request), "metrics"
+            else:
+                response = self.get_response(request)
+                match = request.resolver_match
+                view = (match.view_name or "unnamed") if match is not None else "unmatched"
         elapsed = time.perf_counter() - start
-        match = request.resolver_match
-        view = (match.view_name or "unnamed") if match is not None else "unmatched"
         method = request.method if request.method in METHODS else "other"
         REQUESTS.labels(view, method, str(response.status_code)).inc()
         REQUEST_SECONDS.labels(view, method).observe(elapsed)
@@ -196,6 +201,26 @@ class BacklogCollector:
             yield family
 
 
+class HealthCollector:
+    """``health_check_ok{check}``: the checks of ``/health/?deep=1`` run at scrape time
+    (the worker's ping outcome is reused for HEALTH_WORKER_CACHE_SECONDS, as there)."""
+
+    def collect(self):
+        from config.health import CHECKS, DEEP_CHECKS
+
+        family = GaugeMetricFamily(
+            "health_check_ok", "1 when the check of /health/?deep=1 passes, else 0, by check", labels=["check"]
+        )
+        for name, check in {**CHECKS, **DEEP_CHECKS}.items():
+            try:
+                check()
+                ok = 1.0
+            except Exception:  # a failed check is the reading, not an error of the scrape
+                ok = 0.0
+            family.add_metric([name], ok)
+        yield family
+
+
 def _token_matches(authorization: str) -> bool:
     scheme, _, token = authorization.partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(token.encode(), settings.METRICS_TOKEN.encode())
@@ -214,6 +239,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=os.environ["PROMETHEUS_MULTIPROC_DIR"])
     registry.register(BacklogCollector())
+    registry.register(HealthCollector())
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 

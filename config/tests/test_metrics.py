@@ -1,6 +1,7 @@
 """/metrics: guarded by its token, parsed with prometheus-client's own parser."""
 
 import socket
+import uuid
 from datetime import timedelta
 from http import HTTPStatus
 
@@ -31,6 +32,8 @@ def metrics_on(settings, monkeypatch):
 
     task_signals_connect()
     monkeypatch.setattr(memcached, "observer", cache_observer)
+    # Scrapes run the deep health checks; without a worker the ping must not hold them up.
+    settings.HEALTH_WORKER_TIMEOUT_SECONDS = 0.3
 
 
 def scrape(client: Client) -> dict[str, dict[tuple, float]]:
@@ -69,6 +72,30 @@ def test_metrics_is_never_redirected_to_https(client, metrics_on, settings):
 
     assert client.get("/metrics").status_code == HTTPStatus.UNAUTHORIZED
     assert client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == HTTPStatus.OK
+
+
+@pytest.mark.django_db
+def test_metrics_answers_a_scrape_by_ip_address_outside_allowed_hosts(client, metrics_on, settings):
+    settings.ALLOWED_HOSTS = ["shop.example.com"]
+
+    scraped = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}", HTTP_HOST="172.18.0.5:8000")
+    refused = client.get("/metrics", HTTP_HOST="172.18.0.5:8000")
+    page = client.get("/health/", HTTP_HOST="172.18.0.5:8000")
+
+    assert (scraped.status_code, refused.status_code) == (HTTPStatus.OK, HTTPStatus.UNAUTHORIZED)
+    assert page.status_code == HTTPStatus.BAD_REQUEST  # everything else still checks the host
+
+
+@pytest.mark.django_db
+def test_health_gauges_name_each_check(client, metrics_on):
+    samples = scrape(client)
+
+    assert samples["health_check_ok"] == {
+        (("check", "database"),): 1.0,
+        (("check", "cache"),): 1.0,
+        (("check", "broker"),): 1.0,
+        (("check", "worker"),): 0.0,  # no worker runs in this test
+    }
 
 
 @pytest.mark.django_db
@@ -174,7 +201,7 @@ def test_task_outcomes_of_a_real_worker_on_its_own_port_and_on_the_web(
         client = Client()
         before = parse(scrape_worker(port).text)
 
-        health_ping_task.delay("metrics-test")
+        health_ping_task.delay(uuid.uuid4().hex)  # a new key: the pong is an INSERT
         outcome_fail_task.delay("причина")
         outcome_retry_once_task.delay()
 
@@ -200,6 +227,7 @@ def test_task_outcomes_of_a_real_worker_on_its_own_port_and_on_the_web(
     # The same host's web sums the same files; the worker's port adds no backlog gauges.
     assert outcome(on_web, FAIL, "failed") == outcome(samples, FAIL, "failed")
     assert "files_waiting" in on_web
+    assert on_web["health_check_ok"][(("check", "worker"),)] == 1.0
     assert "files_waiting" not in samples
     assert refused.status_code == HTTPStatus.UNAUTHORIZED
 
