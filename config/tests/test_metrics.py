@@ -16,6 +16,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from accounts.tests.factories import UserFactory
+from config.tests.test_deploy_monitoring import metric_names_used
 from conftest import CeleryWorker, wait_until
 
 TOKEN = "metrics-test-token"
@@ -202,7 +203,7 @@ def test_task_outcomes_of_a_real_worker_on_its_own_port_and_on_the_web(
         before = parse(scrape_worker(port).text)
 
         health_ping_task.delay(uuid.uuid4().hex)  # a new key: the pong is an INSERT
-        outcome_fail_task.delay("причина")
+        outcome_fail_task.delay("x")
         outcome_retry_once_task.delay()
 
         wanted = {(PING, "succeeded"): 1, (FAIL, "failed"): 1, (RETRY, "retried"): 1, (RETRY, "succeeded"): 1}
@@ -213,6 +214,7 @@ def test_task_outcomes_of_a_real_worker_on_its_own_port_and_on_the_web(
             return samples if deltas == wanted else None
 
         samples = wait_until(counted, timeout=30)
+        scrape(client)  # a scrape's own request and health checks show in the next one
         on_web = scrape(client)
         refused = scrape_worker(port, token="wrong")
     finally:
@@ -228,6 +230,9 @@ def test_task_outcomes_of_a_real_worker_on_its_own_port_and_on_the_web(
     assert outcome(on_web, FAIL, "failed") == outcome(samples, FAIL, "failed")
     assert "files_waiting" in on_web
     assert on_web["health_check_ok"][(("check", "worker"),)] == 1.0
+    # The failed task's statement, and every metric the alerts and the dashboard use.
+    assert samples["db_query_errors_total"][(("alias", "default"), ("statement", "SELECT"))] >= 1
+    assert metric_names_used() <= set(samples) | set(on_web)
     assert "files_waiting" not in samples
     assert refused.status_code == HTTPStatus.UNAUTHORIZED
 
