@@ -1,0 +1,202 @@
+"""What metrics and JSON request logs cost: the cached product list and an uncached list,
+with them on against off, in the same run.
+
+Needs: PostgreSQL (DATABASE_URL=postgres://...), memcached (a private instance when
+the binary is installed, else CACHE_URL=pymemcache://...), gunicorn and wrk.
+Creates a throwaway database "bench_observability_cost" with 20 products and a
+user owning 30 files, then serves the project twice side by side under the same
+gunicorn settings (``config/gunicorn.py``), both in the production profile:
+
+- off: no ``METRICS_TOKEN``, ``LOG_LEVEL=WARNING`` (no request lines);
+- on: ``METRICS_TOKEN`` set (request, database and memcached metrics recorded into
+  its own ``PROMETHEUS_MULTIPROC_DIR``), ``LOG_FORMAT=json`` and ``LOG_LEVEL=INFO``:
+  one JSON line per request, written to a pipe the script drains and counts.
+
+wrk (16 connections, a JWT header) drives ``GET /api/products/`` (a memcached hit)
+and ``GET /api/files/`` (PostgreSQL every time) on each, alternating off and on
+round by round (this machine's speed drifts within minutes), and the ratio on/off
+of each pair is printed. Target: each median >= 0.9.
+BENCH_SECONDS (5) and BENCH_ROUNDS (3) set each round's length and their number.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/dev .venv/bin/python bench/observability_cost.py
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.request
+from datetime import timedelta
+from decimal import Decimal
+
+from _support import (
+    PRODUCTION_ENV,
+    database_url,
+    http_bench_environment,
+    run_in_throwaway_postgres_database,
+    start_gunicorn,
+    start_memcached,
+    stop,
+    wrk_rate,
+)
+
+http_bench_environment()
+
+SECONDS = int(os.environ.get("BENCH_SECONDS", 5))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
+LISTS = {"cached products": "/api/products/", "uncached files": "/api/files/"}
+TOKEN = "bench-metrics"
+
+
+def make_rows():
+    from django.utils import timezone
+
+    from accounts.models import User
+    from files.models import File
+    from orders.models import Product
+
+    for i in range(20):
+        Product.objects.create(name=f"Товар {i}", description="Для замера. " * 3, price=Decimal("10.00") + i, stock=5)
+    user = User.objects.create(username="bench", email="bench@example.com")
+    now = timezone.now()
+    for i in range(30):
+        File.objects.create(
+            owner=user,
+            file=f"files/bench/{i}.txt",
+            original_name=f"заметки-{i}.txt",
+            size=1000 + i,
+            content_type="text/plain",
+            kind="text",
+            status="done",
+            processed=True,
+            result={"lines": i},
+            processed_at=now,
+        )
+    return user
+
+
+class Server:
+    """gunicorn as the other benchmarks start it, its log lines on a pipe that a thread
+    drains and counts (so the on-server is seen to log every request)."""
+
+    def __init__(self, env: dict):
+        self.lines = 0
+        self.process, self.port = start_gunicorn(env=env, stderr=subprocess.PIPE)
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        for line in self.process.stderr:
+            if line.startswith(b'{"level": "INFO", "logger": "requests"'):
+                self.lines += 1
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+def fetch(url: str, headers: dict) -> tuple[dict, str]:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
+        return json.loads(response.read()), response.headers.get("X-Cache", "")
+
+
+def scrape(server: Server) -> str:
+    request = urllib.request.Request(server.url("/metrics"), headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read().decode()
+
+
+def measure(db_url: str, cache_url: str, token: str) -> dict[str, dict[str, list[float]]]:
+    auth = {"Authorization": f"Bearer {token}"}
+    common = {
+        **os.environ,
+        **PRODUCTION_ENV,
+        "DJANGO_SECRET_KEY": os.environ["DJANGO_SECRET_KEY"],
+        "DATABASE_URL": db_url,
+        "CACHE_URL": cache_url,
+        "CACHE_KEY_PREFIX": f"bench{os.getpid()}",
+        "PYTHONWARNINGS": "ignore",
+    }
+    on_env = {
+        **common,
+        "METRICS_TOKEN": TOKEN,
+        "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="bench-metrics-"),
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "INFO",
+    }
+    servers = {"off": Server(common), "on": Server(on_env)}
+    try:
+        for state, server in servers.items():
+            for name, path in LISTS.items():
+                page, _ = fetch(server.url(path), auth)
+                assert len(page["results"]) == 20, (state, name, page)
+                _, cache_state = fetch(server.url(path), auth)
+                print(f"{state}: {name} answers 20 rows (X-Cache: {cache_state or 'none'})")
+        for server in servers.values():
+            for path in LISTS.values():
+                wrk_rate(server.url(path), 2, headers=auth)  # warm up every worker thread and connection
+        rates: dict[str, dict[str, list[float]]] = {name: {"off": [], "on": []} for name in LISTS}
+        for round_number in range(1, ROUNDS + 1):
+            line = [f"round {round_number}:"]
+            for name, path in LISTS.items():
+                for state in ("off", "on") if round_number % 2 else ("on", "off"):
+                    rates[name][state].append(wrk_rate(servers[state].url(path), SECONDS, headers=auth))
+                off, on = rates[name]["off"][-1], rates[name]["on"][-1]
+                line.append(f"{name} off {off:.0f}, on {on:.0f} req/s ({on / off:.2f})")
+            print(" ".join(line), flush=True)
+        metrics = scrape(servers["on"])
+        assert 'http_requests_total{method="GET",status="200",view="orders-api:product-list"}' in metrics
+        assert "db_query_duration_seconds_count" in metrics
+        assert "cache_operation_duration_seconds_count" in metrics
+        print(f"on: {servers['on'].lines} JSON request lines logged; /metrics counts both lists, SQL and memcached")
+        assert servers["on"].lines > 0
+        return rates
+    finally:
+        for server in servers.values():
+            stop(server.process)
+
+
+def main() -> None:
+    results: list[dict] = []
+
+    def run() -> None:
+        from django.db import connection
+        from rest_framework_simplejwt.tokens import AccessToken
+
+        user = make_rows()
+        token = AccessToken.for_user(user)
+        token.set_exp(lifetime=timedelta(hours=1))
+        db_url = database_url(connection.settings_dict)
+        connection.close()
+        memcached, cache_url = start_memcached()
+        if not (cache_url or "").startswith("pymemcache"):
+            sys.exit("needs memcached (the binary, or CACHE_URL=pymemcache://...)")
+        try:
+            rates = measure(db_url, cache_url, str(token))
+        finally:
+            if memcached is not None:
+                memcached.terminate()
+        for name, by_state in rates.items():
+            ratios = [on / off for on, off in zip(by_state["on"], by_state["off"], strict=True)]
+            median = statistics.median(ratios)
+            key = name.replace(" ", "_")
+            off, on = statistics.median(by_state["off"]), statistics.median(by_state["on"])
+            print(
+                f"{name}: off {off:.0f} req/s, on {on:.0f} req/s; on/off per round "
+                f"{', '.join(f'{r:.2f}' for r in ratios)}; median {median:.2f} (target >= 0.9)"
+            )
+            results.extend(
+                [
+                    {"name": f"{key}_off_req_per_s", "value": round(off), "unit": "req/s"},
+                    {"name": f"{key}_on_req_per_s", "value": round(on), "unit": "req/s"},
+                    {"name": f"{key}_on_over_off", "value": round(median, 3), "unit": "ratio"},
+                ]
+            )
+
+    run_in_throwaway_postgres_database("bench_observability_cost", run)
+    print(json.dumps({"name": "observability_cost", "results": results}))
+
+
+if __name__ == "__main__":
+    main()
