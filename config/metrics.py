@@ -11,6 +11,7 @@ process when scraped. The list of metrics is in docs/operations.md.
 """
 
 import hmac
+import logging
 import os
 import threading
 import time
@@ -33,10 +34,19 @@ from prometheus_client import (  # noqa: E402
     Histogram,
     generate_latest,
     multiprocess,
+    values,
 )
 from prometheus_client.core import GaugeMetricFamily  # noqa: E402
 
 from config.backlog import backlog_gauges  # noqa: E402
+
+if values.ValueClass is values.MutexValue:
+    # prometheus-client was imported before the folder was set (the `celery` command
+    # loads Flower's plugin, which imports it): this process's samples stay in memory
+    # and no /metrics sees them. Set PROMETHEUS_MULTIPROC_DIR in the environment.
+    logging.getLogger(__name__).error(
+        "metrics of this process are lost: set PROMETHEUS_MULTIPROC_DIR in the environment before it starts"
+    )
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
