@@ -15,7 +15,10 @@ gunicorn settings (``config/gunicorn.py``), both in the production profile:
 wrk (16 connections, a JWT header) drives ``GET /api/products/`` (a memcached hit)
 and ``GET /api/files/`` (PostgreSQL every time) on each, alternating off and on
 round by round (this machine's speed drifts within minutes), and the ratio on/off
-of each pair is printed. Target: each median >= 0.9.
+of each pair is printed, and so is the servers' CPU time per request (user + system
+of the gunicorn processes over the round, from /proc, divided by the requests
+served), the figure a busy shared machine disturbs least: off/on of it is the
+share of capacity kept. Target: each median >= 0.9.
 BENCH_SECONDS (5) and BENCH_ROUNDS (3) set each round's length and their number.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/dev .venv/bin/python bench/observability_cost.py
@@ -92,6 +95,23 @@ class Server:
             if line.startswith(b'{"level": "INFO", "logger": "requests"'):
                 self.lines += 1
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server's processes (its session: the master and
+        its workers) so far, from /proc."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == self.process.pid:  # the session id (field 6)
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / tick
+
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
@@ -107,7 +127,9 @@ def scrape(server: Server) -> str:
         return response.read().decode()
 
 
-def measure(db_url: str, cache_url: str, token: str) -> dict[str, dict[str, list[float]]]:
+def measure(db_url: str, cache_url: str, token: str) -> tuple[dict, dict]:
+    """Requests/s, and the servers' CPU time per request (what a loaded machine
+    disturbs least), of each list off and on, round by round."""
     auth = {"Authorization": f"Bearer {token}"}
     common = {
         **os.environ,
@@ -137,13 +159,21 @@ def measure(db_url: str, cache_url: str, token: str) -> dict[str, dict[str, list
             for path in LISTS.values():
                 wrk_rate(server.url(path), 2, headers=auth)  # warm up every worker thread and connection
         rates: dict[str, dict[str, list[float]]] = {name: {"off": [], "on": []} for name in LISTS}
+        cpu: dict[str, dict[str, list[float]]] = {name: {"off": [], "on": []} for name in LISTS}
         for round_number in range(1, ROUNDS + 1):
             line = [f"round {round_number}:"]
             for name, path in LISTS.items():
                 for state in ("off", "on") if round_number % 2 else ("on", "off"):
-                    rates[name][state].append(wrk_rate(servers[state].url(path), SECONDS, headers=auth))
+                    before = servers[state].cpu_seconds()
+                    rate = wrk_rate(servers[state].url(path), SECONDS, headers=auth)
+                    rates[name][state].append(rate)
+                    cpu[name][state].append((servers[state].cpu_seconds() - before) / (rate * SECONDS) * 1e6)
                 off, on = rates[name]["off"][-1], rates[name]["on"][-1]
-                line.append(f"{name} off {off:.0f}, on {on:.0f} req/s ({on / off:.2f})")
+                cpu_off, cpu_on = cpu[name]["off"][-1], cpu[name]["on"][-1]
+                line.append(
+                    f"{name} off {off:.0f}, on {on:.0f} req/s ({on / off:.2f}); "
+                    f"CPU per request off {cpu_off:.0f}, on {cpu_on:.0f} µs ({cpu_off / cpu_on:.2f});"
+                )
             print(" ".join(line), flush=True)
         metrics = scrape(servers["on"])
         assert 'http_requests_total{method="GET",status="200",view="orders-api:product-list"}' in metrics
@@ -151,7 +181,7 @@ def measure(db_url: str, cache_url: str, token: str) -> dict[str, dict[str, list
         assert "cache_operation_duration_seconds_count" in metrics
         print(f"on: {servers['on'].lines} JSON request lines logged; /metrics counts both lists, SQL and memcached")
         assert servers["on"].lines > 0
-        return rates
+        return rates, cpu
     finally:
         for server in servers.values():
             stop(server.process)
@@ -173,10 +203,27 @@ def main() -> None:
         if not (cache_url or "").startswith("pymemcache"):
             sys.exit("needs memcached (the binary, or CACHE_URL=pymemcache://...)")
         try:
-            rates = measure(db_url, cache_url, str(token))
+            rates, cpu = measure(db_url, cache_url, str(token))
         finally:
             if memcached is not None:
                 memcached.terminate()
+        for name, by_state in cpu.items():
+            # The capacity ratio: off's CPU per request over on's (>= 0.9 is at most a 10% loss).
+            ratios = [off / on for off, on in zip(by_state["off"], by_state["on"], strict=True)]
+            median = statistics.median(ratios)
+            off, on = statistics.median(by_state["off"]), statistics.median(by_state["on"])
+            print(
+                f"{name}: CPU per request off {off:.0f} µs, on {on:.0f} µs; off/on per round "
+                f"{', '.join(f'{r:.2f}' for r in ratios)}; median {median:.2f} (target >= 0.9)"
+            )
+            key = name.replace(" ", "_")
+            results.extend(
+                [
+                    {"name": f"{key}_cpu_us_per_request_off", "value": round(off), "unit": "µs"},
+                    {"name": f"{key}_cpu_us_per_request_on", "value": round(on), "unit": "µs"},
+                    {"name": f"{key}_cpu_off_over_on", "value": round(median, 3), "unit": "ratio"},
+                ]
+            )
         for name, by_state in rates.items():
             ratios = [on / off for on, off in zip(by_state["on"], by_state["off"], strict=True)]
             median = statistics.median(ratios)

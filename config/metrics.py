@@ -81,6 +81,7 @@ CACHE_SECONDS = Histogram(
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.3, 1, float("inf")),
 )
 CACHE_LOOKUPS = Counter("cache_lookups_total", "Keys read from the cache (memcached), by result", ["result"])
+CACHE_HITS, CACHE_MISSES = CACHE_LOOKUPS.labels("hit"), CACHE_LOOKUPS.labels("miss")
 
 STATEMENTS = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN"})
 
@@ -105,13 +106,19 @@ def db_observer(execute, sql, params, many, context):
         DB_SECONDS.labels(alias, _statement(sql)).observe(time.perf_counter() - start)
 
 
+_cache_seconds: dict[str, Histogram] = {}
+
+
 def cache_observer(operation: str, seconds: float, hits: int, misses: int) -> None:
     """Installed into ``config.memcached`` when metrics are on."""
-    CACHE_SECONDS.labels(operation).observe(seconds)
+    histogram = _cache_seconds.get(operation)
+    if histogram is None:
+        histogram = _cache_seconds[operation] = CACHE_SECONDS.labels(operation)
+    histogram.observe(seconds)
     if hits:
-        CACHE_LOOKUPS.labels("hit").inc(hits)
+        CACHE_HITS.inc(hits)
     if misses:
-        CACHE_LOOKUPS.labels("miss").inc(misses)
+        CACHE_MISSES.inc(misses)
 
 
 class RequestMetricsMiddleware:
@@ -120,6 +127,9 @@ class RequestMetricsMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
+        # (view, method, status) -> its counter and histogram: labels() takes a lock
+        # and builds its key on every call; the set of routes is small and fixed.
+        self._series: dict[tuple[str, str, int], tuple] = {}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         start = time.perf_counter()
@@ -134,8 +144,13 @@ class RequestMetricsMiddleware:
                 view = (match.view_name or "unnamed") if match is not None else "unmatched"
         elapsed = time.perf_counter() - start
         method = request.method if request.method in METHODS else "other"
-        REQUESTS.labels(view, method, str(response.status_code)).inc()
-        REQUEST_SECONDS.labels(view, method).observe(elapsed)
+        key = (view, method, response.status_code)
+        series = self._series.get(key)
+        if series is None:
+            series = (REQUESTS.labels(view, method, str(key[2])), REQUEST_SECONDS.labels(view, method))
+            self._series[key] = series
+        series[0].inc()
+        series[1].observe(elapsed)
         return response
 
 
