@@ -211,7 +211,7 @@ def main() -> None:
         if not (cache_url or "").startswith("pymemcache"):
             sys.exit("needs memcached (the binary, or CACHE_URL=pymemcache://...)")
         try:
-            rates, cpu = measure(db_url, cache_url, str(token))
+            rates, cpu = measure(db_url, str(cache_url), str(token))
         finally:
             if memcached is not None:
                 memcached.terminate()
