@@ -64,13 +64,14 @@ def _request_log(request: HttpRequest, response: HttpResponse, seconds: float) -
     request_logger.info(
         "%s %s %s %.1fms user=%s",
         request.method,
-        request.path,
+        request.get_full_path(),
         response.status_code,
         duration_ms,
         user_id if user_id is not None else "-",
         extra={
             "method": request.method,
             "path": request.path,
+            "query": request.META.get("QUERY_STRING", ""),
             "status": response.status_code,
             "duration_ms": duration_ms,
             "user_id": user_id,

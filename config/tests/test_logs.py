@@ -35,7 +35,7 @@ def request_lines():
 
 def test_one_json_line_per_request_with_its_id_user_and_outcome(auth_client, user, request_lines):
     ok = auth_client.get(reverse("files-api:file-list"), HTTP_X_REQUEST_ID="list-1")
-    missing = auth_client.get("/api/files/999999/?q=ünï")
+    missing = auth_client.get("/api/files/999999/?q=%C3%BCn%C3%AF")  # "ünï", as a client encodes it
 
     first, second = request_lines()
 
@@ -48,7 +48,9 @@ def test_one_json_line_per_request_with_its_id_user_and_outcome(auth_client, use
         "request_id": "list-1",
         "logger": "requests",
     }
-    assert (second["status"], second["path"]) == (404, "/api/files/999999/")
+    assert (second["status"], second["path"], first["query"]) == (404, "/api/files/999999/", "")
+    assert second["query"] == "q=%C3%BCn%C3%AF"
+    assert second["message"].startswith("GET /api/files/999999/?q=%C3%BCn%C3%AF 404 ")
     assert second["request_id"] == missing["X-Request-ID"]
     assert isinstance(first["duration_ms"], float)
     assert first["duration_ms"] > 0
