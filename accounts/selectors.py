@@ -1,8 +1,10 @@
-"""Reads of users."""
+"""Reads of users and their API keys."""
 
 from typing import Any
 
-from accounts.models import User
+from django.db.models import QuerySet
+
+from accounts.models import ApiKey, User
 from config.cache import Slot
 
 
@@ -38,3 +40,8 @@ def user_for_request(*, user_id: int, read: dict[str, Any] | None = None) -> Use
 
 def user_cache_name(user_id: int) -> str:
     return f"accounts:user:{user_id}"
+
+
+def api_key_list(*, user: User) -> QuerySet[ApiKey]:
+    """The user's keys still in use (revoked ones leave the list), newest first."""
+    return ApiKey.objects.filter(user=user, revoked=False).order_by("-created", "-pk")

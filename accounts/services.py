@@ -1,14 +1,16 @@
-"""Writes of users."""
+"""Writes of users and their API keys."""
 
 import re
 import secrets
+from typing import cast
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from accounts.models import User
+from accounts.models import ApiKey, User
 from accounts.selectors import user_email_taken
+from config.errors import NotFound
 
 DUPLICATE_EMAIL = "A user with this email already exists."
 
@@ -44,3 +46,17 @@ def user_create(*, email: str, password: str, username: str | None = None) -> Us
     except IntegrityError as exc:
         raise ValidationError({"email": [DUPLICATE_EMAIL]}) from exc
     return user
+
+
+def api_key_create(*, user: User, name: str) -> tuple[ApiKey, str]:
+    """A new key for ``user``: the key itself is returned once and only its hash is kept."""
+    api_key, key = ApiKey.objects.create_key(user=user, name=name)
+    return cast(ApiKey, api_key), key
+
+
+def api_key_revoke(*, user: User, key_id: int) -> None:
+    """Revoke one of the user's keys for good; it stops working at once (keys are
+    read from the database on every request, never cached). Another user's key,
+    or one already revoked, is not found."""
+    if not ApiKey.objects.filter(pk=key_id, user=user, revoked=False).update(revoked=True):
+        raise NotFound("No API key with this id among your keys.")

@@ -65,6 +65,9 @@ class Check(models.Model):
     # Against the previous checked version of the file, fixed at check time (codecheck.review.findings_diff).
     new_findings = models.JSONField(default=list, blank=True)
     fixed_findings = models.JSONField(default=list, blank=True)
+    # The text flake8 read (codecheck.listing.source_text): the file page shows this
+    # version even after the file was replaced and its bytes removed.
+    source = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -64,6 +64,11 @@ def check_list_for_file(*, code_file: CodeFile) -> QuerySet[Check]:
     return _with_findings(code_file.checks.all())
 
 
+def check_latest_for_file(*, code_file: CodeFile) -> Check | None:
+    """The check of the file's highest checked version, its findings in file order."""
+    return check_list_for_file(code_file=code_file).order_by("-version").first()
+
+
 def code_file_pending_qs(*, now=None) -> QuerySet[CodeFile]:
     """Files waiting for a check of their current version that no live run has claimed."""
     now = now or timezone.now()

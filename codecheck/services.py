@@ -19,8 +19,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
+from codecheck.listing import source_text
 from codecheck.models import Check, CodeFile, Finding
 from codecheck.review import FindingDict, finding_dict, findings_diff
 from codecheck.runner import CheckOutcome, SourceFile, get_checker
@@ -34,6 +36,7 @@ from codecheck.selectors import (
 )
 from codecheck.tasks import check_email_task
 from config.errors import ApplicationError, NotFound, PayloadTooLarge
+from config.links import absolute_url
 
 logger = logging.getLogger(__name__)
 
@@ -262,6 +265,7 @@ def checks_record(*, results: list[CheckResult]) -> list[Check]:
             error=r.outcome.error,
             new_findings=new,
             fixed_findings=fixed,
+            source=source_text(r.claim.data) if r.claim.data is not None else "",
         )
         for r, (new, fixed) in zip(fresh, changes, strict=True)
     )
@@ -349,7 +353,12 @@ def codecheck_run(*, checker: Checker | None = None, budget_seconds: float | Non
 
 def _report_message(check: Check) -> EmailMultiAlternatives:
     code_file = check.file
-    context = {"check": check, "code_file": code_file, "findings": list(check.findings.all())}
+    context = {
+        "check": check,
+        "code_file": code_file,
+        "findings": list(check.findings.all()),
+        "page_url": absolute_url(reverse("codecheck:file-detail", args=[code_file.pk])),
+    }
     verdict = "passed" if check.passed else ("could not be checked" if check.error else "failed")
     subject = f"[codecheck] {code_file.name} v{check.version} {verdict}"
     message = EmailMultiAlternatives(

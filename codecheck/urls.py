@@ -11,4 +11,5 @@ urlpatterns = [
     path("files/<int:pk>/replace/", views.file_replace, name="file-replace"),
     path("files/<int:pk>/delete/", views.file_delete, name="file-delete"),
     path("checks/", views.check_history, name="check-list"),
+    path("checks/<int:pk>/", views.check_detail, name="check-detail"),
 ]

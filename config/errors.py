@@ -42,6 +42,13 @@ class PayloadTooLarge(ApplicationError):
     code = "too_large"
 
 
+class ServiceUnavailable(ApplicationError):
+    """A backing service (object storage) did not answer; nothing was written."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "unavailable"
+
+
 class UnsupportedMediaType(ApplicationError):
     status_code = status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
     code = "unsupported_media_type"

@@ -15,6 +15,8 @@ same way:
   server itself answers to a URL over its request line limit.
 """
 
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+
 ERROR_SCHEMA = {
     "type": "object",
     "properties": {"detail": {"type": "string"}},
@@ -92,3 +94,30 @@ def add_standard_error_responses(result, generator, request, public):
                 if code == "503":
                     response.setdefault("headers", _RETRY_AFTER)
     return result
+
+
+# --- Idempotent writes (config/idempotency.py): what each operation that honours
+# Idempotency-Key adds to its extend_schema (parameters and responses).
+IDEMPOTENCY_PARAMETERS = [
+    OpenApiParameter(
+        "Idempotency-Key",
+        # No space at either end: a web server strips those from a header value.
+        {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]([ -~]{0,253}[!-~])?$"},
+        OpenApiParameter.HEADER,
+        description="Makes a retried POST safe: the same key (per user and endpoint, for 24 hours) with the same "
+        "body replays the first answer, whatever it was, and does nothing again. 1-255 printable ASCII characters.",
+    ),
+    OpenApiParameter(
+        "Idempotent-Replayed",
+        {"type": "string", "enum": ["true"]},
+        OpenApiParameter.HEADER,
+        response=[201, 400],
+        description="`true` when this is the stored answer of an earlier request with the same Idempotency-Key.",
+    ),
+]
+IDEMPOTENCY_RESPONSES = {
+    409: OpenApiResponse(
+        description="A request with this Idempotency-Key is still running; retry once it has finished."
+    ),
+    422: OpenApiResponse(description="This Idempotency-Key was used with a different body; use a new key."),
+}

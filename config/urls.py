@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from accounts.views import home
 from config.health import HealthApi
 from config.metrics_web import metrics
+from config.web import favicon
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("auth/", include("accounts.api.urls")),
@@ -23,6 +24,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("health/", HealthApi.as_view(), name="health"),
     path("metrics", metrics, name="metrics"),
+    path("favicon.ico", favicon, name="favicon"),
     path("api/", include(api_patterns)),
     path("api-auth/", include("rest_framework.urls")),
     path("accounts/", include("accounts.urls")),

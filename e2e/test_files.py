@@ -38,7 +38,10 @@ def test_uploaded_image_is_processed_with_a_thumbnail(user_api):
     assert (final["status"], final["processed"], final["kind"]) == ("done", True, "image"), final
     assert final["content_type"] == "image/png"
     assert (final["result"]["width"], final["result"]["height"]) == (640, 480)
+    # The API redirects to a short-lived signed link; requests followed it.
+    assert [hop.status_code for hop in thumbnail.history] == [302]
     assert thumbnail.status_code == 200
+    assert thumbnail.headers["Content-Disposition"].startswith("attachment;")
     # Pillow, not our API, says what the thumbnail is.
     image = Image.open(io.BytesIO(thumbnail.content))
     image.load()

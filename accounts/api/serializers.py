@@ -59,3 +59,18 @@ class UserOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = ["id", "email", "username", "is_staff"]
+
+
+class ApiKeyCreateInputSerializer(serializers.Serializer):
+    name = TextField(max_length=50)
+
+
+class ApiKeyOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField(help_text="The key's first characters, to tell keys apart.")
+    created_at = serializers.DateTimeField(source="created")
+
+
+class ApiKeyCreatedOutputSerializer(ApiKeyOutputSerializer):
+    key = serializers.CharField(help_text="The whole key: shown only in this answer, stored only hashed.")

@@ -1,9 +1,12 @@
-"""Register, log in (JWT) and read the current user."""
+"""Register, log in (JWT), read the current user, manage API keys."""
+
+from typing import Any, cast
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.permissions import AllowAny
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -12,6 +15,9 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenRefreshView
 
 from accounts.api.serializers import (
+    ApiKeyCreatedOutputSerializer,
+    ApiKeyCreateInputSerializer,
+    ApiKeyOutputSerializer,
     LoginInputSerializer,
     RefreshInputSerializer,
     RegisterInputSerializer,
@@ -19,7 +25,11 @@ from accounts.api.serializers import (
     UserOutputSerializer,
     login_body_schema,
 )
-from accounts.services import user_create
+from accounts.authentication import IsNotApiKey
+from accounts.models import ApiKey, User
+from accounts.selectors import api_key_list
+from accounts.services import api_key_create, api_key_revoke, user_create
+from config.pagination import paginated_response
 
 _429 = OpenApiResponse(description="Too many attempts; retry after the time given.")
 
@@ -97,3 +107,51 @@ class RefreshApi(TokenRefreshView):
     )
     def post(self, request: Request, *args, **kwargs) -> Response:
         return super().post(request, *args, **kwargs)
+
+
+_403_API_KEY = OpenApiResponse(description="Sent with an API key: keys cannot manage keys.")
+# Key management takes a login, never a key (the key scheme would only earn a 403).
+# Security requirement objects, which extend_schema takes (its type hint says names).
+_LOGIN_ONLY: Any = [{"jwtAuth": []}, {"cookieAuth": []}]
+
+
+class ApiKeyListApi(GenericAPIView):
+    permission_classes = [IsAuthenticated, IsNotApiKey]
+    queryset = ApiKey.objects.none()
+    serializer_class = ApiKeyOutputSerializer
+
+    @extend_schema(
+        responses={200: ApiKeyOutputSerializer(many=True), 403: _403_API_KEY}, auth=_LOGIN_ONLY, tags=["auth"]
+    )
+    def get(self, request: Request) -> Response:
+        """Your API keys still in use, newest first (the keys themselves are never shown again)."""
+        return paginated_response(self, request, api_key_list(user=cast(User, request.user)), ApiKeyOutputSerializer)
+
+    @extend_schema(
+        request=ApiKeyCreateInputSerializer,
+        responses={201: ApiKeyCreatedOutputSerializer, 403: _403_API_KEY},
+        auth=_LOGIN_ONLY,
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        """Make a key for automation: send it as `Authorization: Api-Key <key>`. The
+        `key` is in this answer only; keep it, it cannot be shown again."""
+        data = ApiKeyCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        api_key, key = api_key_create(user=cast(User, request.user), name=data.validated_data["name"])
+        # ApiKeyCreatedOutputSerializer's shape: the key is not on the row.
+        return Response({**ApiKeyOutputSerializer(api_key).data, "key": key}, status=status.HTTP_201_CREATED)
+
+
+class ApiKeyDetailApi(APIView):
+    permission_classes = [IsAuthenticated, IsNotApiKey]
+
+    @extend_schema(
+        responses={204: None, 403: _403_API_KEY, 404: OpenApiResponse(description="No such key among yours.")},
+        auth=_LOGIN_ONLY,
+        tags=["auth"],
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        """Revoke a key: it stops working at once and leaves the list."""
+        api_key_revoke(user=cast(User, request.user), key_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -82,3 +82,74 @@ def test_home_shows_current_user(client, user):
     response = client.get(reverse("home"))
 
     assert user.email.encode() in response.content
+
+
+def _alerts(response) -> list[str]:
+    """The text of each Bootstrap alert on the page, read with the standard library's HTML parser."""
+    from html.parser import HTMLParser
+
+    class Alerts(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.found: list[str] = []
+            self.depth = 0
+
+        def handle_starttag(self, tag, attrs):
+            if self.depth:
+                self.depth += 1
+            elif "alert" in (dict(attrs).get("class") or "").split():
+                self.depth = 1
+                self.found.append("")
+
+        def handle_endtag(self, tag):
+            if self.depth:
+                self.depth -= 1
+
+        def handle_data(self, data):
+            if self.depth:
+                self.found[-1] = " ".join((self.found[-1] + data).split())
+
+    parser = Alerts()
+    parser.feed(response.content.decode())
+    return parser.found
+
+
+@pytest.mark.parametrize(
+    ("form", "greeting"),
+    [
+        ({"email": "ann@example.com"}, "Welcome, ann! Your account is ready."),
+        ({"email": "ivan@example.com", "username": "Иван"}, "Welcome, Иван! Your account is ready."),
+    ],
+)
+def test_signup_greets_the_new_user_on_the_next_page(client, form, greeting):
+    response = client.post(reverse("accounts:signup"), {**form, "password": "correct-horse-battery"}, follow=True)
+
+    assert response.redirect_chain == [(reverse("home"), HTTPStatus.FOUND)]
+    assert _alerts(response) == [greeting]
+    assert _alerts(client.get(reverse("home"))) == []  # shown once
+
+
+@pytest.mark.parametrize("username", ["with space", "taken"])
+def test_signup_refuses_a_bad_or_taken_name_and_creates_nothing(client, username):
+    UserFactory(username="taken")
+
+    response = client.post(
+        reverse("accounts:signup"),
+        {"email": "new@example.com", "username": username, "password": "correct-horse-battery"},
+    )
+
+    assert response.status_code == HTTPStatus.OK
+    assert b"is-invalid" in response.content
+    assert not User.objects.filter(email="new@example.com").exists()
+
+
+def test_login_and_logout_say_so(client):
+    UserFactory(username="Мария", email="maria@example.com")
+
+    logged_in = client.post(
+        reverse("accounts:login"), {"username": "maria@example.com", "password": "correct-horse-battery"}, follow=True
+    )
+    logged_out = client.post(reverse("accounts:logout"), follow=True)
+
+    assert _alerts(logged_in) == ["Welcome back, Мария."]
+    assert _alerts(logged_out) == ["You have logged out."]

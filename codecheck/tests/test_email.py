@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from http import HTTPStatus
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -147,3 +148,30 @@ def test_sweep_with_the_broker_down_publishes_nothing_and_does_not_raise(user, s
 
     assert published == []
     assert Check.objects.filter(email_sent=False).count() == 2
+
+
+def test_report_links_to_the_files_page_under_the_site_url(user, smtp_server, settings, client):
+    settings.SITE_URL = "https://code.example.org"
+    check = _failed_check(user)
+
+    check_email_send(check_id=check.pk)
+
+    (message,) = smtp_server.messages
+    text, html = _bodies(message)
+    link = f"https://code.example.org/codecheck/files/{check.file.pk}/"
+    assert f"The source with each finding at its line: {link}" in text
+    assert re.findall(r'<a href="([^"]+)"', html) == [link]
+    client.force_login(user)
+    page = client.get(link.removeprefix(settings.SITE_URL))
+    assert page.status_code == HTTPStatus.OK
+    assert "app.py" in page.content.decode()
+
+
+def test_report_times_name_their_zone(user, smtp_server):
+    check = _failed_check(user)
+
+    check_email_send(check_id=check.pk)
+
+    (message,) = smtp_server.messages
+    text, _ = _bodies(message)
+    assert f"Checked at {check.finished_at:%Y-%m-%d %H:%M:%S} UTC" in text

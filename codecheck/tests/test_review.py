@@ -242,7 +242,7 @@ def test_the_file_page_marks_new_and_fixed(client, user):
     page = client.get(reverse("codecheck:file-detail", args=[code_file.pk])).content.decode()
 
     assert re.search(
-        r'data-testid="change">since the previous check: <span[^>]*>1 new</span> <span[^>]*>2 fixed</span>', page
+        r'data-testid="change">since the previous check: <span[^>]*>1 new</span>, <span[^>]*>2 fixed</span>', page
     )
 
 

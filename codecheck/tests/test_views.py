@@ -1,6 +1,8 @@
 """Web pages: my files, upload/replace/delete with flash messages, check history, isolation."""
 
+import re
 from http import HTTPStatus
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -19,6 +21,11 @@ NOT_PY = "Only Python source files ending in .py are accepted; 'notes.txt' is no
 def web(client, user):
     client.force_login(user)
     return client
+
+
+def _statuses(body: str) -> list[str]:
+    """The text of every status badge on the page, in order."""
+    return re.findall(r'<span class="badge [^"]*" data-testid="status"[^>]*>([^<]*)</span>', body)
 
 
 def _messages(response) -> list[str]:
@@ -42,7 +49,7 @@ def test_file_list_shows_only_my_active_files(web, user, other_user):
     body = response.content.decode()
     assert response.status_code == HTTPStatus.OK
     assert "mine.py" in body
-    assert '<span class="badge text-bg-warning" data-testid="status">updated</span>' in body
+    assert _statuses(body) == ["waiting for check"]
     assert "gone.py" not in body
     assert "theirs.py" not in body
     assert 'name="csrfmiddlewaretoken"' in body
@@ -116,7 +123,7 @@ def test_another_users_file_is_404(web, other_user, action):
     assert (code_file.version, code_file.deleted_at) == (1, None)
 
 
-def test_file_page_shows_findings_and_the_emailed_mark(web, user):
+def test_file_page_shows_the_history_with_one_verdict_each_and_the_emailed_mark(web, user):
     code_file = CodeFileFactory(owner=user, name="app.py", version=2, status=CodeFile.Status.CHECKED)
     sent_at = timezone.now().replace(microsecond=0)
     failed = CheckFactory(file=code_file, version=1, passed=False, findings_count=1)
@@ -124,24 +131,51 @@ def test_file_page_shows_findings_and_the_emailed_mark(web, user):
     CheckFactory(file=code_file, version=2, passed=True, email_sent=True, email_sent_at=sent_at)
 
     response = web.get(reverse("codecheck:file-detail", args=[code_file.pk]))
+    first = web.get(reverse("codecheck:check-detail", args=[failed.pk]))
 
     body = response.content.decode()
-    assert "<td>7</td><td>3</td><td><code>E225</code></td><td>missing whitespace around operator</td>" in body
-    assert f"report emailed {sent_at:%Y-%m-%d %H:%M:%S} UTC" in body
+    verdicts = re.findall(r'data-testid="verdict"[^>]*>([^<]*)</span>', body)
+    assert _statuses(body) == ["passed"]
+    assert verdicts == ["passed", "passed", "1 finding"]  # the review of version 2, then the history
+    assert f'report emailed <time datetime="{sent_at.isoformat()}">{sent_at:%Y-%m-%d %H:%M} UTC</time>' in body
     assert "report not sent yet" in body
-    assert body.index("version 2") < body.index("version 1")
+    assert body.index(">version 2<") < body.index(">version 1<")
+    assert "<td>7</td><td>3</td><td><code>E225</code></td><td>missing whitespace around operator</td>" in (
+        first.content.decode()
+    )
 
 
-def test_file_list_shows_the_latest_check(web, user):
-    code_file = CodeFileFactory(owner=user, version=2)
-    CheckFactory(file=code_file, version=1, passed=True)
-    CheckFactory(file=code_file, version=2, passed=False)
+@pytest.mark.parametrize(
+    ("status", "passed", "error", "findings", "expected"),
+    [
+        (CodeFile.Status.CHECKED, True, "", 0, "passed"),
+        (CodeFile.Status.CHECKED, False, "", 2, "2 findings"),
+        (CodeFile.Status.CHECKED, False, "flake8 exceeded the time limit of 30 s", 0, "could not be checked"),
+        (CodeFile.Status.UPDATED, False, "", 2, "waiting for check"),
+    ],
+)
+def test_file_list_shows_one_status_per_file(web, user, status, passed, error, findings, expected):
+    code_file = CodeFileFactory(owner=user, version=2, status=status)
+    CheckFactory(file=code_file, version=1, passed=False, findings_count=3)
+    if status == CodeFile.Status.CHECKED:
+        CheckFactory(file=code_file, version=2, passed=passed, error=error, findings_count=findings)
 
-    response = web.get(reverse("codecheck:file-list"))
+    body = web.get(reverse("codecheck:file-list")).content.decode()
 
-    body = response.content.decode()
-    assert '<span class="badge text-bg-danger">failed</span> <span class="small text-muted">v2</span>' in body
-    assert "v1</span>" not in body
+    assert _statuses(body) == [expected]
+    assert body.count('class="badge') == 1
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Moscow", "America/Caracas"])
+def test_times_show_their_time_zone(web, user, settings, zone):
+    settings.TIME_ZONE = zone
+    code_file = CodeFileFactory(owner=user, status=CodeFile.Status.CHECKED)
+    check = CheckFactory(file=code_file, version=1)
+
+    body = web.get(reverse("codecheck:file-detail", args=[code_file.pk])).content.decode()
+
+    finished = check.finished_at.astimezone(ZoneInfo(zone))
+    assert f'checked <time datetime="{finished.isoformat()}">{finished:%Y-%m-%d %H:%M %Z}</time>' in body
 
 
 def test_file_list_paginates(web, user):

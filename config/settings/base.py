@@ -9,6 +9,7 @@ import os
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -43,6 +44,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
+    # API keys: its abstract model is ours (accounts.ApiKey); its own table stays empty.
+    "rest_framework_api_key",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -163,18 +166,59 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(VAR_DIR / "static")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media")))
-# Object storage is a configuration change: set DJANGO_DEFAULT_STORAGE to e.g.
-# storages.backends.s3.S3Storage (django-storages) and its own AWS_* variables.
-STORAGES = {
-    "default": {"BACKEND": env.str("DJANGO_DEFAULT_STORAGE", default="django.core.files.storage.FileSystemStorage")},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
-}
 # Uploads over 2.5 MB stream to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_TEMP_DIR = env.str("DJANGO_FILE_UPLOAD_TEMP_DIR", default=None)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # A JSON request body nested deeper than this is refused with a 400.
 API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=32)
+
+# --- Storage of uploaded files (local disk, or an S3-compatible bucket) --------
+# Uploads, thumbnails, code files and receipts all go through STORAGES["default"].
+# With AWS_STORAGE_BUCKET_NAME set they live in that bucket (django-storages,
+# https://django-storages.readthedocs.io/en/latest/backends/amazon-S3.html), so
+# web and workers on different machines share them; unset, on MEDIA_ROOT.
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+# How long a download or thumbnail link handed out by the API stays valid.
+FILES_SIGNED_URL_SECONDS = env.int("FILES_SIGNED_URL_SECONDS", default=300)
+if AWS_STORAGE_BUCKET_NAME:
+    _s3_options = {
+        "bucket_name": AWS_STORAGE_BUCKET_NAME,
+        # MinIO, moto or another S3-compatible server; unset means AWS itself.
+        "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+        "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+        # Unset: boto3's own chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, an instance role).
+        "access_key": env.str("AWS_S3_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env.str("AWS_S3_SECRET_ACCESS_KEY", default="") or None,
+        # Path-style addressing: MinIO and most self-hosted servers have no per-bucket host names.
+        "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="path"),
+        "signature_version": "s3v4",
+        "querystring_expire": FILES_SIGNED_URL_SECONDS,
+        # Stored names are generated (uuid4) and unique already; skip the existence probe.
+        "file_overwrite": True,
+        "default_acl": None,
+        # A stored file opened for reading is downloaded to a temporary file past this
+        # size (django-storages' default, 0, keeps the whole object in memory).
+        "max_memory_size": env.int("AWS_S3_MAX_MEMORY_SIZE", default=2_621_440),
+    }
+    from boto3.s3.transfer import TransferConfig
+
+    # boto3 moves big files in 8 MB parts, this many at once, each held in memory
+    # (its default, 10, holds about 80 MB per upload whatever the file's size).
+    _s3_transfer = TransferConfig(max_concurrency=env.int("AWS_S3_MAX_CONCURRENCY", default=2))
+    # s3transfer's own knob (not in boto3's signature): parts read ahead of the upload.
+    _s3_transfer.max_in_memory_upload_chunks = _s3_transfer.max_request_concurrency
+    _s3_options["transfer_config"] = _s3_transfer
+    _default_storage: dict[str, Any] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _s3_options}
+else:
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+# Presigned links are signed for the host the client sees; set when that differs from
+# AWS_S3_ENDPOINT_URL (MinIO reached as http://minio:9000 inside compose).
+FILES_S3_PUBLIC_ENDPOINT_URL = env.str("FILES_S3_PUBLIC_ENDPOINT_URL", default="")
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 # --- Email -----------------------------------------------------------------
 
@@ -212,6 +256,8 @@ SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^metrics$", r"^stand-in/"]
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.CachedUserJWTAuthentication",
+        # Integrations: "Authorization: Api-Key <key>" (docs/integrations.md).
+        "accounts.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -229,6 +275,10 @@ REST_FRAMEWORK = {
         "login": env.str("THROTTLE_LOGIN", default="30/minute"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Human titles for the browsable API's pages ("Products", not "Product List Api").
+    "VIEW_NAME_FUNCTION": "config.web.view_name",
+    # DRF's browsable API, offering a fresh form after a successful POST (config/web.py).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "config.web.BrowsableAPIRenderer"],
 }
 
 SIMPLE_JWT = {
@@ -256,6 +306,14 @@ SPECTACULAR_SETTINGS = {
         "config.schema.add_standard_error_responses",
     ],
 }
+
+# --- Front door (home page) ----------------------------------------------------
+# Flower runs on its own port; the home page links staff to it. `make run` hands the
+# port it chose to every process as FLOWER_PORT (compose publishes 127.0.0.1:5555).
+# An empty FLOWER_URL hides the link.
+FLOWER_URL = env.str(
+    "FLOWER_URL", default=f"http://127.0.0.1:{env.str('FLOWER_PORT', default='5555').rpartition(':')[2]}/"
+)
 
 # --- Celery ----------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
@@ -339,6 +397,12 @@ CELERY_WORKER_DIRECT = env.bool("CELERY_WORKER_DIRECT", default=False)
 HEALTH_WORKER_TIMEOUT_SECONDS = env.float("HEALTH_WORKER_TIMEOUT_SECONDS", default=3.0)
 HEALTH_WORKER_CACHE_SECONDS = env.int("HEALTH_WORKER_CACHE_SECONDS", default=10)
 
+# --- Idempotent writes (Idempotency-Key, config/idempotency.py) ----------------
+# How long a key's first answer is replayed (the contract: 24 hours), and how long a
+# request may hold its key: a request that died frees it after that (a 409 meanwhile).
+IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=24 * 3600)
+IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=300)
+
 # --- files -------------------------------------------------------------------
 
 FILES_MAX_UPLOAD_BYTES = env.int("FILES_MAX_UPLOAD_BYTES", default=100 * 1024 * 1024)
@@ -354,6 +418,11 @@ FILES_ZIP_MAX_ENTRIES = env.int("FILES_ZIP_MAX_ENTRIES", default=10_000)
 FILES_MAX_ATTEMPTS = env.int("FILES_MAX_ATTEMPTS", default=3)
 # Test-only: holds each processing attempt this long, so a test can kill a worker mid-task.
 FILES_PROCESS_DELAY_SECONDS = env.float("FILES_PROCESS_DELAY_SECONDS", default=0.0)
+
+# --- Links in emails ------------------------------------------------------------
+
+# The address people reach the site at: emails link to pages under it (config.links.absolute_url).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # --- codecheck ---------------------------------------------------------------
 
@@ -420,6 +489,9 @@ CELERY_BEAT_SCHEDULE = {
     "codecheck-email-sweep": {"task": "codecheck.tasks.check_email_sweep_task", "schedule": 300.0},
     # orders: re-drive receipts and shipping calls whose task never ran.
     "orders-sweep": {"task": "orders.tasks.order_sweep_task", "schedule": 120.0},
+    # Idempotency keys past IDEMPOTENCY_KEY_TTL_SECONDS: hourly is enough, an expired
+    # key already counts as absent; this only keeps the table small.
+    "idempotency-keys-expire": {"task": "config.tasks.idempotency_keys_expire_task", "schedule": 3600.0},
 }
 
 # --- Logging ---------------------------------------------------------------

@@ -46,6 +46,7 @@ def _too_large() -> Response:
 
 class DealsApi(CachedGetMixin, APIView):
     parser_classes = [MultiPartParser, FormParser]
+    serializer_class = DealsUploadInputSerializer  # the browsable API's upload form
 
     def cache_slot(self, request: Request) -> Slot:
         return deals_report_slot()

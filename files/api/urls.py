@@ -1,6 +1,13 @@
 from django.urls import path
 
-from files.api.views import FileDetailApi, FileDownloadApi, FileListApi, FileThumbnailApi, FileUploadApi
+from files.api.views import (
+    FileDetailApi,
+    FileDownloadApi,
+    FileListApi,
+    FileSignedApi,
+    FileThumbnailApi,
+    FileUploadApi,
+)
 
 app_name = "files-api"
 
@@ -10,4 +17,5 @@ urlpatterns = [
     path("files/<int:pk>/", FileDetailApi.as_view(), name="file-detail"),
     path("files/<int:pk>/download/", FileDownloadApi.as_view(), name="file-download"),
     path("files/<int:pk>/thumbnail/", FileThumbnailApi.as_view(), name="file-thumbnail"),
+    path("files/signed/<str:token>/", FileSignedApi.as_view(), name="file-signed"),
 ]

@@ -1,18 +1,22 @@
 """Storing an upload and deleting a file."""
 
 import hashlib
+import logging
 import unicodedata
 from functools import partial
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files.storage import Storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
-from config.errors import ApplicationError, PayloadTooLarge
+from config.errors import ApplicationError, PayloadTooLarge, ServiceUnavailable
 from files.models import File
 from files.services.detection import SAMPLE_BYTES, detect
 from files.tasks import file_process_task
+
+logger = logging.getLogger(__name__)
 
 MAX_NAME_LENGTH = 255
 HASH_CHUNK_BYTES = 1024 * 1024
@@ -82,7 +86,12 @@ def file_upload(*, owner, upload: UploadedFile) -> File:
         content_type=detected.content_type,
         kind=detected.kind,
     )
-    file.file.save("upload", upload, save=False)
+    try:
+        file.file.save("upload", upload, save=False)
+    except (BotoCoreError, ClientError) as exc:
+        # The bucket did not take the bytes (unreachable, refused): no row is written.
+        logger.warning("storing an upload failed: %s", exc)
+        raise ServiceUnavailable("The file store is unavailable; try the upload again shortly.") from exc
     try:
         with transaction.atomic():
             file.save()

@@ -325,7 +325,7 @@ def test_staff_may_delete_any_file(staff_client, user, django_capture_on_commit_
 def test_download_is_an_attachment_under_the_original_name(auth_client, user):
     file = FileFactory(owner=user, original_name='report "final".txt', data=b"the bytes\n")
 
-    response = auth_client.get(reverse("files-api:file-download", kwargs={"pk": file.pk}))
+    response = auth_client.get(reverse("files-api:file-download", kwargs={"pk": file.pk}), follow=True)
 
     assert response.status_code == HTTPStatus.OK
     assert response["Content-Type"] == "text/plain"
@@ -342,7 +342,7 @@ def test_markup_is_typed_by_libmagic_and_only_ever_downloaded(auth_client, name,
     data = TEXT_FORMATS[name]
     upload = auth_client.post(UPLOAD, {"file": SimpleUploadedFile(filename, data, "text/plain")}, format="multipart")
 
-    response = auth_client.get(reverse("files-api:file-download", kwargs={"pk": upload.json()["id"]}))
+    response = auth_client.get(reverse("files-api:file-download", kwargs={"pk": upload.json()["id"]}), follow=True)
 
     assert (upload.status_code, upload.json()["kind"], upload.json()["content_type"]) == (
         HTTPStatus.CREATED,
@@ -359,7 +359,7 @@ def test_download_of_a_missing_stored_file_is_404(auth_client, user, media_root)
     file = FileFactory(owner=user)
     (media_root / file.file.name).unlink()
 
-    response = auth_client.get(reverse("files-api:file-download", kwargs={"pk": file.pk}))
+    response = auth_client.get(reverse("files-api:file-download", kwargs={"pk": file.pk}), follow=True)
 
     assert response.status_code == HTTPStatus.NOT_FOUND
 
@@ -368,7 +368,7 @@ def test_thumbnail_of_a_processed_image(auth_client, user):
     file = FileFactory(owner=user, data=image_bytes(size=(512, 128)), kind="image", content_type="image/png")
     file_process(file_id=file.pk)
 
-    response = auth_client.get(reverse("files-api:file-thumbnail", kwargs={"pk": file.pk}))
+    response = auth_client.get(reverse("files-api:file-thumbnail", kwargs={"pk": file.pk}), follow=True)
 
     assert (response.status_code, response["Content-Type"]) == (HTTPStatus.OK, "image/png")
     with Image.open(io.BytesIO(b"".join(response.streaming_content))) as thumbnail:
@@ -378,7 +378,7 @@ def test_thumbnail_of_a_processed_image(auth_client, user):
 def test_thumbnail_of_a_file_without_one_is_404(auth_client, user):
     file = FileFactory(owner=user)
 
-    response = auth_client.get(reverse("files-api:file-thumbnail", kwargs={"pk": file.pk}))
+    response = auth_client.get(reverse("files-api:file-thumbnail", kwargs={"pk": file.pk}), follow=True)
 
     assert response.status_code == HTTPStatus.NOT_FOUND
 
@@ -389,7 +389,7 @@ def test_thumbnail_whose_stored_file_is_gone_is_404(auth_client, user, media_roo
     file.refresh_from_db()
     (media_root / file.thumbnail.name).unlink()
 
-    response = auth_client.get(reverse("files-api:file-thumbnail", kwargs={"pk": file.pk}))
+    response = auth_client.get(reverse("files-api:file-thumbnail", kwargs={"pk": file.pk}), follow=True)
 
     assert response.status_code == HTTPStatus.NOT_FOUND
 
@@ -398,7 +398,7 @@ def test_schema_documents_the_files_api(api_client):
     schema = api_client.get(reverse("schema"), {"format": "json"}).json()
 
     upload = schema["paths"]["/api/upload/"]["post"]
-    assert set(upload["responses"]) == {"201", "400", "401", "413", "414", "415", "503"}
+    assert set(upload["responses"]) == {"201", "400", "401", "409", "413", "414", "415", "422", "503"}
     assert set(schema["paths"]["/api/files/"]["get"]["responses"]) == {"200", "400", "401", "404", "414", "503"}
     assert "multipart/form-data" in upload["requestBody"]["content"]
     assert set(schema["paths"]["/api/files/{id}/"]["delete"]["responses"]) == {"204", "401", "404", "414", "503"}
@@ -468,7 +468,7 @@ def test_thumbnail_is_an_attachment(auth_client, user):
     file = FileFactory(owner=user, original_name="wide.png", data=image_bytes(size=(512, 128)), kind="image")
     file_process(file_id=file.pk)
 
-    response = auth_client.get(reverse("files-api:file-thumbnail", kwargs={"pk": file.pk}))
+    response = auth_client.get(reverse("files-api:file-thumbnail", kwargs={"pk": file.pk}), follow=True)
 
     assert response["Content-Disposition"] == 'attachment; filename="wide.thumbnail.png"'
     assert response["Accept-Ranges"] == "bytes"

@@ -1,4 +1,5 @@
-"""Range requests on downloads and thumbnails: the test client for edge cases, curl against a live server."""
+"""Range requests on downloads and thumbnails (served by the signed link the API redirects to):
+the test client for edge cases, curl against a live server."""
 
 import os
 import subprocess
@@ -42,7 +43,7 @@ def body(response) -> bytes:
 def test_one_range_is_206_with_those_bytes(auth_client, user, header, start, stop):
     file = FileFactory(owner=user, data=DATA, original_name="data.bin", content_type="application/octet-stream")
 
-    response = auth_client.get(download(file.pk), HTTP_RANGE=header)
+    response = auth_client.get(download(file.pk), follow=True, HTTP_RANGE=header)
 
     assert response.status_code == HTTPStatus.PARTIAL_CONTENT
     assert response["Content-Range"] == f"bytes {start}-{stop - 1}/{SIZE}"
@@ -56,7 +57,7 @@ def test_one_range_is_206_with_those_bytes(auth_client, user, header, start, sto
 def test_a_range_beyond_the_end_is_416(auth_client, user, header):
     file = FileFactory(owner=user, data=DATA)
 
-    response = auth_client.get(download(file.pk), HTTP_RANGE=header)
+    response = auth_client.get(download(file.pk), follow=True, HTTP_RANGE=header)
 
     assert response.status_code == HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE
     assert response["Content-Range"] == f"bytes */{SIZE}"
@@ -78,7 +79,7 @@ def test_a_range_beyond_the_end_is_416(auth_client, user, header):
 def test_other_requests_get_the_whole_file(auth_client, user, headers):
     file = FileFactory(owner=user, data=DATA)
 
-    response = auth_client.get(download(file.pk), **headers)
+    response = auth_client.get(download(file.pk), follow=True, **headers)
 
     assert response.status_code == HTTPStatus.OK
     assert (response["Accept-Ranges"], response["Content-Length"]) == ("bytes", str(SIZE))
@@ -93,7 +94,9 @@ def test_a_range_of_the_thumbnail(auth_client, user):
     with file.thumbnail.open("rb") as stream:
         png = stream.read()
 
-    response = auth_client.get(reverse("files-api:file-thumbnail", kwargs={"pk": file.pk}), HTTP_RANGE="bytes=-8")
+    response = auth_client.get(
+        reverse("files-api:file-thumbnail", kwargs={"pk": file.pk}), follow=True, HTTP_RANGE="bytes=-8"
+    )
 
     assert response.status_code == HTTPStatus.PARTIAL_CONTENT
     assert response["Content-Range"] == f"bytes {len(png) - 8}-{len(png) - 1}/{len(png)}"
@@ -110,14 +113,17 @@ def test_another_users_file_is_404_with_a_range(other_client, user):
 
 
 def curl(url: str, token: str, *args: str) -> tuple[int, dict[str, str], bytes]:
-    """GET with curl; its status, headers (lowercased names) and body."""
+    """GET with curl, following the redirect to the signed link; the last answer's
+    status, headers (lowercased names) and body."""
     result = subprocess.run(
-        ["curl", "-sS", "-D", "-", "-H", f"Authorization: Bearer {token}", *args, url],
+        ["curl", "-sSL", "-D", "-", "-H", f"Authorization: Bearer {token}", *args, url],
         capture_output=True,
         check=True,
         timeout=30,
     )
     head, _, payload = result.stdout.partition(b"\r\n\r\n")
+    while payload.startswith(b"HTTP/"):  # -L: the redirect's headers come first, the last answer's last
+        head, _, payload = payload.partition(b"\r\n\r\n")
     status_line, *lines = head.decode("latin-1").split("\r\n")
     headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
     return int(status_line.split()[1]), headers, payload
@@ -149,7 +155,7 @@ def test_curl_resumes_a_download_from_a_live_server(live_server, user, tmp_path)
     subprocess.run(
         [
             "curl",
-            "-sSf",
+            "-sSfL",
             "-C",
             "-",
             "-o",

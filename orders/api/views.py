@@ -15,7 +15,9 @@ from rest_framework.views import APIView
 from accounts.models import User
 from config.cache import CachedGetMixin, Slot
 from config.errors import NotFound
+from config.idempotency import idempotent
 from config.pagination import paginated_response
+from config.schema import IDEMPOTENCY_PARAMETERS, IDEMPOTENCY_RESPONSES
 from orders.api.serializers import (
     OrderCreateInputSerializer,
     OrderEventOutputSerializer,
@@ -143,6 +145,10 @@ class OrderListApi(GenericAPIView):
     def get_queryset(self):
         return order_list(user=self.request.user)
 
+    def get_serializer_class(self):
+        # The browsable API's POST form shows what to send, not the answer.
+        return OrderCreateInputSerializer if self.request.method == "POST" else OrderOutputSerializer
+
     @extend_schema(responses={200: OrderOutputSerializer(many=True)}, tags=["orders"])
     def get(self, request: Request) -> Response:
         """The current user's orders, newest first."""
@@ -150,15 +156,19 @@ class OrderListApi(GenericAPIView):
 
     @extend_schema(
         request=OrderCreateInputSerializer,
+        parameters=IDEMPOTENCY_PARAMETERS,
         responses={
             201: OrderOutputSerializer,
             400: OpenApiResponse(
                 description="Invalid items (unknown product, quantity, below the minimum total) or not enough "
-                "stock (the message names the product and what is available). Nothing is changed.",
+                "stock (the message names the product and what is available), or a malformed Idempotency-Key. "
+                "Nothing is changed.",
             ),
+            **IDEMPOTENCY_RESPONSES,
         },
         tags=["orders"],
     )
+    @idempotent("orders.order-create")
     def post(self, request: Request) -> Response:
         """Place an order: stock is checked and decremented in one transaction."""
         data = OrderCreateInputSerializer(data=request.data)
