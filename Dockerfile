@@ -1,11 +1,15 @@
 # One image for web, worker, beat and flower; the command picks the role.
 FROM python:3.11-slim-bookworm
 
+# PROMETHEUS_MULTIPROC_DIR is in the environment before any process starts: the
+# `celery` command loads Flower's plugin, which imports prometheus-client before
+# Django's settings could name the folder (docs/operations.md, "Metrics").
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    VAR_DIR=/app/var
+    VAR_DIR=/app/var \
+    PROMETHEUS_MULTIPROC_DIR=/app/var/metrics
 
 RUN apt-get update \
     && apt-get install -y --no-install-recommends curl libmagic1 \
@@ -26,4 +30,4 @@ RUN python manage.py collectstatic --noinput --verbosity 0 \
 USER app
 EXPOSE 8000
 ENTRYPOINT ["/app/docker/entrypoint.sh"]
-CMD ["gunicorn", "-c", "config/gunicorn.py", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+CMD ["gunicorn", "-c", "config/gunicorn.py", "config.wsgi:application", "--bind", "0.0.0.0:8000"]

@@ -92,10 +92,11 @@ def start_gunicorn(
     threads: int | None = None,
     extra: tuple[str, ...] = (),
     app: str = "config.wsgi:application",
+    stderr=subprocess.DEVNULL,
 ):
     """gunicorn as ``make run`` starts it (``config/gunicorn.py``; no access log), on a
     free port once every worker accepts; ``workers`` and ``threads`` override the
-    shape, ``app`` another WSGI application to serve so.
+    shape, ``app`` another WSGI application to serve so; ``stderr`` takes its log lines.
     Returns (process, port); the process leads its own session, for ``stop``."""
     port = free_port()
     shape = [*([f"--workers={workers}"] if workers else []), *([f"--threads={threads}"] if threads else [])]
@@ -112,7 +113,7 @@ def start_gunicorn(
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
         start_new_session=True,
     )
     expected = workers or worker_count(env)

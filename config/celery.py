@@ -56,6 +56,18 @@ app.autodiscover_tasks()
 _started: dict[str, float] = {}
 
 
+@signals.setup_logging.connect
+def _django_logging(**_):
+    """Workers and beat log through ``LOGGING`` like the web (JSON lines with
+    LOG_FORMAT=json) instead of Celery's own handler: with a receiver here Celery
+    leaves the logging configuration alone."""
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
+
+
 @signals.before_task_publish.connect
 def _carry_request_id(headers=None, **_):
     task_headers_add(headers)
@@ -78,23 +90,36 @@ def _elapsed(task_id: str) -> float:
     return time.monotonic() - _started.get(task_id, time.monotonic())
 
 
+def _outcome(task_name: str, task_id: str, state: str) -> dict:
+    """The task line's fields (the JSON keys of LOG_FORMAT=json)."""
+    runtime_ms = round(_elapsed(task_id) * 1000, 1)
+    return {"task_name": task_name, "task_id": task_id, "state": state, "runtime_ms": runtime_ms}
+
+
 @signals.task_success.connect
 def _log_success(sender=None, **_):
     request = sender.request
+    fields = _outcome(sender.name, request.id, "succeeded")
     logger.info(
         "task succeeded name=%s id=%s args=%s in %.3fs request_id=%s",
         sender.name,
         request.id,
         request.args,
-        _elapsed(request.id),
+        fields["runtime_ms"] / 1000,
         request_id_current() or "-",
+        extra=fields,
     )
 
 
 @signals.task_retry.connect
 def _log_retry(sender=None, request=None, reason=None, **_):
     logger.warning(
-        "task retry name=%s id=%s request_id=%s reason=%s", sender.name, request.id, request_id_current() or "-", reason
+        "task retry name=%s id=%s request_id=%s reason=%s",
+        sender.name,
+        request.id,
+        request_id_current() or "-",
+        reason,
+        extra=_outcome(sender.name, request.id, "retried"),
     )
 
 
@@ -107,4 +132,5 @@ def _log_failure(sender=None, task_id=None, exception=None, traceback=None, **_)
         request_id_current() or "-",
         exception,
         exc_info=(type(exception), exception, traceback) if exception is not None else None,
+        extra=_outcome(sender.name, task_id, "failed"),
     )

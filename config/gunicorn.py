@@ -46,6 +46,28 @@ worker_tmp_dir = "/dev/shm"  # noqa: S108  (gunicorn creates its own private fil
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE") or 75)
 
 
+# No access log (neither `make run` nor Docker asks for one): the app logs each request
+# itself, with its request id and user (config/request_id.py). With LOG_FORMAT=json
+# gunicorn's own lines (start, worker boots and timeouts) are JSON lines too.
+if os.environ.get("LOG_FORMAT") == "json":
+    from config.logs import json_formatter
+
+    logconfig_dict = {
+        "formatters": {"json": json_formatter()},
+        "filters": {"request_id": {"()": "config.request_id.RequestIdLogFilter"}},
+        "handlers": {
+            "json": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "filters": ["request_id"],
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"level": "INFO", "handlers": ["json"]},
+        "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["json"], "propagate": False}},
+    }
+
+
 def warm_up() -> None:
     """Import every view and build the URL resolver now rather than in a worker's
     first request (a stall for every connection that worker holds), then keep

@@ -72,7 +72,7 @@ def _worker_answers_ping() -> bool:
 
 
 CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker}
-# Only with ?deep=1 (docs/platform.md, "Metrics and deep health").
+# Only with ?deep=1 (docs/operations.md, "Health").
 DEEP_CHECKS = {"worker": _check_worker}
 
 _HealthSerializer = inline_serializer(

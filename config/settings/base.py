@@ -15,6 +15,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
+from config.logs import json_formatter
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 if (BASE_DIR / ".env").exists():
@@ -381,6 +383,17 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Every process of one host writes its samples here (prometheus-client's
 # multiprocess mode) and /metrics sums them; wipe it before the processes start.
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "metrics"))
+# A Celery worker's own scrape target (its host's processes, same bearer token), for
+# workers whose host has no web process sharing the folder (compose's containers).
+# 0: none. Served by the worker's main process on WORKER_METRICS_HOST.
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
+WORKER_METRICS_HOST = env.str("WORKER_METRICS_HOST", default="127.0.0.1")
+# Traces (OpenTelemetry, config/tracing.py): off unless an OTLP/HTTP collector is given,
+# e.g. http://otel-collector:4318 (the SDK reads the other OTEL_* variables itself).
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+# Each worker also consumes a queue of its own ("<node>.dq2"), so `manage.py worker_health`
+# (the compose workers' healthcheck) can ask one worker to run a task. On in docker-compose.yml.
+CELERY_WORKER_DIRECT = env.bool("CELERY_WORKER_DIRECT", default=False)
 # /health/?deep=1: how long the worker has to answer a ping, and how long its answer is reused.
 HEALTH_WORKER_TIMEOUT_SECONDS = env.float("HEALTH_WORKER_TIMEOUT_SECONDS", default=3.0)
 HEALTH_WORKER_CACHE_SECONDS = env.int("HEALTH_WORKER_CACHE_SECONDS", default=10)
@@ -512,12 +525,20 @@ CELERY_BEAT_SCHEDULE = {
 # --- Logging ---------------------------------------------------------------
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# "plain": human lines (`make run`); "json": one JSON object per line (docker-compose.yml),
+# fields in docs/operations.md. Web and Celery processes alike use this LOGGING.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "config.request_id.RequestIdLogFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": json_formatter(),
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

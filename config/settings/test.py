@@ -29,3 +29,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so a worker process started by a test can share it.
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), f"test-db-{os.getpid()}.sqlite3")}
 REST_FRAMEWORK = {**REST_FRAMEWORK}  # noqa: F405
+# Tasks only tests send, known to the workers that tests start.
+CELERY_IMPORTS = ["config.tests.celery_tasks"]

@@ -1,14 +1,22 @@
 """/metrics: guarded by its token, parsed with prometheus-client's own parser."""
 
+import socket
+import uuid
 from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
+import requests
+from django.core.signals import request_started
+from django.db import connection, reset_queries
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from accounts.tests.factories import UserFactory
+from config.tests.test_deploy_monitoring import metric_names_used
 from conftest import CeleryWorker, wait_until
 
 TOKEN = "metrics-test-token"
@@ -20,9 +28,13 @@ def metrics_on(settings, monkeypatch):
     # A worker started by the test records into the same folder.
     monkeypatch.setenv("METRICS_TOKEN", TOKEN)
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(settings.PROMETHEUS_MULTIPROC_DIR))
-    from config.metrics import task_signals_connect
+    from config import memcached
+    from config.metrics import cache_observer, task_signals_connect
 
     task_signals_connect()
+    monkeypatch.setattr(memcached, "observer", cache_observer)
+    # Scrapes run the deep health checks; without a worker the ping must not hold them up.
+    settings.HEALTH_WORKER_TIMEOUT_SECONDS = 0.3
 
 
 def scrape(client: Client) -> dict[str, dict[tuple, float]]:
@@ -61,6 +73,30 @@ def test_metrics_is_never_redirected_to_https(client, metrics_on, settings):
 
     assert client.get("/metrics").status_code == HTTPStatus.UNAUTHORIZED
     assert client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == HTTPStatus.OK
+
+
+@pytest.mark.django_db
+def test_metrics_answers_a_scrape_by_ip_address_outside_allowed_hosts(client, metrics_on, settings):
+    settings.ALLOWED_HOSTS = ["shop.example.com"]
+
+    scraped = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}", HTTP_HOST="172.18.0.5:8000")
+    refused = client.get("/metrics", HTTP_HOST="172.18.0.5:8000")
+    page = client.get("/health/", HTTP_HOST="172.18.0.5:8000")
+
+    assert (scraped.status_code, refused.status_code) == (HTTPStatus.OK, HTTPStatus.UNAUTHORIZED)
+    assert page.status_code == HTTPStatus.BAD_REQUEST  # everything else still checks the host
+
+
+@pytest.mark.django_db
+def test_health_gauges_name_each_check(client, metrics_on):
+    samples = scrape(client)
+
+    assert samples["health_check_ok"] == {
+        (("check", "database"),): 1.0,
+        (("check", "cache"),): 1.0,
+        (("check", "broker"),): 1.0,
+        (("check", "worker"),): 0.0,  # no worker runs in this test
+    }
 
 
 @pytest.mark.django_db
@@ -122,22 +158,125 @@ def test_backlog_gauges_equal_the_rows(client, metrics_on):
     assert samples["orders_shipping_pending"][()] == Order.objects.filter(shipping_status="pending").count() == 2
 
 
-def test_task_outcomes_from_a_real_worker_appear(metrics_on, transactional_db, redis_url, tmp_path):
+def parse(text: str) -> dict[str, dict[tuple, float]]:
+    samples: dict[str, dict[tuple, float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return samples
+
+
+def scrape_worker(port: int, token: str | None = TOKEN) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.get(f"http://127.0.0.1:{port}/metrics", headers=headers, timeout=5)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def outcome(samples: dict, task: str, outcome: str) -> float:
+    return samples.get("celery_tasks_total", {}).get((("outcome", outcome), ("task", task)), 0)
+
+
+PING = "config.tasks.health_ping_task"
+FAIL = "config.tests.celery_tasks.outcome_fail_task"
+RETRY = "config.tests.celery_tasks.outcome_retry_once_task"
+
+
+def test_task_outcomes_of_a_real_worker_on_its_own_port_and_on_the_web(
+    metrics_on, transactional_db, redis_url, tmp_path, monkeypatch
+):
     from config.celery import app
     from config.tasks import health_ping_task
+    from config.tests.celery_tasks import outcome_fail_task, outcome_retry_once_task
 
+    port = free_port()
+    monkeypatch.setenv("WORKER_METRICS_PORT", str(port))
     app.control.purge()
     worker = CeleryWorker(broker_url=str(app.conf.broker_url), log_path=tmp_path / "worker.log")
     worker.start()
     try:
         client = Client()
-        key = (("outcome", "succeeded"), ("task", "config.tasks.health_ping_task"))
-        before = scrape(client).get("celery_tasks_total", {}).get(key, 0)
+        before = parse(scrape_worker(port).text)
 
-        health_ping_task.delay("metrics-test")
+        health_ping_task.delay(uuid.uuid4().hex)  # a new key: the pong is an INSERT
+        outcome_fail_task.delay("x")
+        outcome_retry_once_task.delay()
 
-        wait_until(lambda: scrape(client).get("celery_tasks_total", {}).get(key, 0) == before + 1, timeout=20)
-        samples = scrape(client)
-        assert samples["celery_task_duration_seconds_count"][(("task", "config.tasks.health_ping_task"),)] >= 1
+        wanted = {(PING, "succeeded"): 1, (FAIL, "failed"): 1, (RETRY, "retried"): 1, (RETRY, "succeeded"): 1}
+
+        def counted() -> dict | None:
+            samples = parse(scrape_worker(port).text)
+            deltas = {key: outcome(samples, *key) - outcome(before, *key) for key in wanted}
+            return samples if deltas == wanted else None
+
+        samples = wait_until(counted, timeout=30)
+        scrape(client)  # a scrape's own request and health checks show in the next one
+        on_web = scrape(client)
+        refused = scrape_worker(port, token="wrong")
     finally:
         worker.stop()
+
+    # Run time of each task that ended (a retried run is not timed: it ends again later).
+    for task in (PING, FAIL, RETRY):
+        assert samples["celery_task_duration_seconds_count"][(("task", task),)] >= 1
+    # The ping task writes the durable cache (a database table) in the pool child.
+    statements = samples["db_query_duration_seconds_count"]
+    assert statements[(("alias", "default"), ("statement", "INSERT"))] >= 1
+    # The same host's web sums the same files; the worker's port adds no backlog gauges.
+    assert outcome(on_web, FAIL, "failed") == outcome(samples, FAIL, "failed")
+    assert "files_waiting" in on_web
+    assert on_web["health_check_ok"][(("check", "worker"),)] == 1.0
+    # The failed task's statement, and every metric the alerts and the dashboard use.
+    assert samples["db_query_errors_total"][(("alias", "default"), ("statement", "SELECT"))] >= 1
+    assert metric_names_used() <= set(samples) | set(on_web)
+    assert "files_waiting" not in samples
+    assert refused.status_code == HTTPStatus.UNAUTHORIZED
+
+
+@pytest.mark.django_db
+def test_database_statements_of_a_request_are_counted(metrics_on):
+    scraper, client = Client(), Client()
+    client.force_login(UserFactory())
+    key = (("alias", "default"), ("statement", "SELECT"))
+
+    # The scrape's own backlog queries run after it read the counters: captured too.
+    # Django empties its query log when a request starts; not while capturing here.
+    request_started.disconnect(reset_queries)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            before = scrape(scraper).get("db_query_duration_seconds_count", {}).get(key, 0)
+            client.get(reverse("files-api:file-list"))
+    finally:
+        request_started.connect(reset_queries)
+    selects = [q for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    after = scrape(scraper)["db_query_duration_seconds_count"][key]
+
+    assert after - before == len(selects) > 0
+
+
+@pytest.mark.django_db
+def test_memcached_calls_are_timed_with_hits_and_misses(metrics_on, settings):
+    from django.core.cache import caches
+
+    if "memcached" not in settings.CACHES["default"]["BACKEND"]:
+        pytest.skip("CACHE_URL is not memcached")
+    client = Client()
+    cache = caches["default"]
+    before = scrape(client)
+    hits = before.get("cache_lookups_total", {}).get((("result", "hit"),), 0)
+    misses = before.get("cache_lookups_total", {}).get((("result", "miss"),), 0)
+    sets = before.get("cache_operation_duration_seconds_count", {}).get((("operation", "set"),), 0)
+
+    cache.set("metrics:a", "ä")
+    found = cache.get_many(["metrics:a", "metrics:absent-1", "metrics:absent-2"])
+    missing = cache.get("metrics:absent-3")
+    after = scrape(client)
+
+    assert (found, missing) == ({"metrics:a": "ä"}, None)
+    assert after["cache_operation_duration_seconds_count"][(("operation", "set"),)] >= sets + 1
+    assert after["cache_lookups_total"][(("result", "hit"),)] - hits >= 1
+    assert after["cache_lookups_total"][(("result", "miss"),)] - misses >= 3
