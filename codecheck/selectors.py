@@ -33,7 +33,8 @@ def code_file_get(*, user, pk: int) -> CodeFile:
 def _with_findings(qs: QuerySet[Check]) -> QuerySet[Check]:
     """Checks with their file and, as the list ``finding_list``, their findings: a plain
     list, so no queryset is built per check (the prefetch into ``findings`` builds two)."""
-    return qs.select_related("file").prefetch_related(
+    # The model declares the attribute for its readers; django-stubs sees it declared twice.
+    return qs.select_related("file").prefetch_related(  # type: ignore[no-redef]
         Prefetch("findings", queryset=Finding.objects.order_by("line", "column", "pk"), to_attr="finding_list")
     )
 

@@ -37,7 +37,8 @@ def _order_qs() -> QuerySet[Order]:
     """Orders with their lines and shipping attempts as plain lists (``item_list``,
     ``attempt_list``): the prefetch into ``items`` and ``shipping_attempts`` would build
     two querysets per order, most of the CPU of a list of 20 (docs/benchmarks.md)."""
-    return Order.objects.prefetch_related(
+    # The model declares these attributes for its readers; django-stubs sees them declared twice.
+    return Order.objects.prefetch_related(  # type: ignore[no-redef]
         Prefetch("items", queryset=OrderItem.objects.order_by("pk"), to_attr="item_list"),
         Prefetch("shipping_attempts", queryset=ShippingAttempt.objects.order_by("number"), to_attr="attempt_list"),
     )
