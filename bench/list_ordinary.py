@@ -17,6 +17,12 @@ threads here):
 wrk with 16 connections drives them in alternating rounds (this machine's speed
 drifts within minutes, so each ratio compares figures of the same minute) and the
 ratio of each list to the reference's round is printed. Target: each >= 0.5.
+Each round also reads the CPU time the server spent per request: its gunicorn
+processes (master and workers) plus the PostgreSQL backends of the database,
+from /proc, over the round. On a machine shared with other work the requests per
+second swing with the others' load; the CPU per request much less, so the ratio
+of the reference's CPU per request to a list's is printed too (the rate a list
+would reach, as a share of the reference's, where the server's CPU is what binds).
 BENCH_SECONDS (5) and BENCH_ROUNDS (3) set each round's length and their number.
 With BENCH_METRICS=1 a second project server with metrics on (``METRICS_TOKEN``,
 its own ``PROMETHEUS_MULTIPROC_DIR``) takes a turn after each list, and the ratio
@@ -33,6 +39,7 @@ import tempfile
 import urllib.request
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from _support import (
     PRODUCTION_ENV,
@@ -95,6 +102,47 @@ def make_rows(user) -> None:
             Finding.objects.create(check_log=check, line=line, column=1, code="E501", message=f"line too long ({i})")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_seconds(server, db_url: str) -> dict[int, float]:
+    """CPU seconds used so far by each process of a gunicorn (its session: master and
+    workers) and by each PostgreSQL backend connected to the database of ``db_url``
+    (only the server under load queries it during its round), by process id."""
+    import psycopg
+
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                session = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[3])
+            except (OSError, IndexError, ValueError):
+                continue
+            if session == server.pid:
+                pids.append(int(entry.name))
+    with psycopg.connect(db_url, autocommit=True) as connection:
+        backends = connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return {pid: _cpu_seconds(pid) for pid in [*pids, *(row[0] for row in backends)]}
+
+
+def measured_round(url: str, server, db_url: str, headers: dict | None = None) -> tuple[float, float]:
+    """(requests per second, server CPU milliseconds per request) of one wrk round."""
+    started = server_cpu_seconds(server, db_url)
+    rate = wrk_rate(url, SECONDS, headers=headers)
+    # Per process: one that ended during the round (an idle database connection
+    # closed) takes its CPU with it, which must not count against the others.
+    spent = sum(max(0.0, cpu - started.get(pid, 0.0)) for pid, cpu in server_cpu_seconds(server, db_url).items())
+    return rate, spent * 1000 / (rate * SECONDS)
+
+
 def fetch(url: str, headers: dict) -> dict:
     with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
         return json.loads(response.read())
@@ -116,8 +164,9 @@ def serve_project(db_url: str, cache_url: str, extra_env: dict | None = None) ->
     return start_gunicorn(env=env)
 
 
-def measure(db_url: str, cache_url: str, token: str) -> tuple[list[float], dict[str, list[float]]]:
+def measure(db_url: str, cache_url: str, token: str) -> tuple[list[float], dict[str, list[float]], dict[str, list]]:
     auth = {"Authorization": f"Bearer {token}"}
+    cpu: dict[str, list[float]] = {"reference": []}
     reference_proc, reference_url = start_reference_db_list(db_url)
     project_proc = metrics_proc = None
     try:
@@ -142,14 +191,20 @@ def measure(db_url: str, cache_url: str, token: str) -> tuple[list[float], dict[
             wrk_rate(url, 2, headers=auth)
         reference: list[float] = []
         ours: dict[str, list[float]] = {name: [] for name in urls}
+        servers = {name: metrics_proc if name.endswith("+metrics") else project_proc for name in urls}
         for round_number in range(1, ROUNDS + 1):
-            reference.append(wrk_rate(reference_url, SECONDS))
-            line = [f"round {round_number}: reference {reference[-1]:.0f} req/s"]
+            rate, ms = measured_round(reference_url, reference_proc, db_url)
+            reference.append(rate)
+            cpu["reference"].append(ms)
+            line = [f"round {round_number}: reference {rate:.0f} req/s {ms:.1f} ms CPU"]
             for name, url in urls.items():
-                ours[name].append(wrk_rate(url, SECONDS, headers=auth))
-                line.append(f"{name} {ours[name][-1]:.0f} ({ours[name][-1] / reference[-1]:.2f}x)")
+                rate, ms = measured_round(url, servers[name], db_url, auth)
+                ours[name].append(rate)
+                cpu.setdefault(name, []).append(ms)
+                ratios = f"({rate / reference[-1]:.2f}x) {ms:.1f} ms CPU ({cpu['reference'][-1] / ms:.2f}x)"
+                line.append(f"{name} {rate:.0f} {ratios}")
             print(", ".join(line), flush=True)
-        return reference, ours
+        return reference, ours, cpu
     finally:
         stop(reference_proc)
         for proc in (project_proc, metrics_proc):
@@ -182,7 +237,7 @@ def main() -> None:
         if not (cache_url or "").startswith("pymemcache"):
             sys.exit("needs memcached (the binary, or CACHE_URL=pymemcache://...)")
         try:
-            reference, ours = measure(db_url, cache_url, str(token))
+            reference, ours, cpu = measure(db_url, cache_url, str(token))
         finally:
             if memcached is not None:
                 memcached.terminate()
@@ -200,6 +255,22 @@ def main() -> None:
         )
         results.append({"name": f"{name}_req_per_s", "value": round(statistics.median(rates)), "unit": "req/s"})
         results.append({"name": f"{name}_over_reference", "value": round(median, 3), "unit": "ratio"})
+        cpu_ratios = [r / o for o, r in zip(cpu[name], cpu["reference"], strict=True)]
+        print(
+            f"{name}: server CPU {statistics.median(cpu[name]):.2f} ms per request (reference "
+            f"{statistics.median(cpu['reference']):.2f}); reference/list per round "
+            f"{', '.join(f'{r:.2f}x' for r in cpu_ratios)}; median {statistics.median(cpu_ratios):.2f}x"
+        )
+        results.append(
+            {"name": f"{name}_server_cpu_per_request", "value": round(statistics.median(cpu[name]), 2), "unit": "ms"}
+        )
+        results.append(
+            {
+                "name": f"{name}_cpu_reference_over_list",
+                "value": round(statistics.median(cpu_ratios), 3),
+                "unit": "ratio",
+            }
+        )
     for name in LISTS if METRICS else ():
         ratios = [on / off for on, off in zip(ours[f"{name}+metrics"], ours[name], strict=True)]
         median = statistics.median(ratios)

@@ -65,6 +65,8 @@ class Check(models.Model):
     # Against the previous checked version of the file, fixed at check time (codecheck.review.findings_diff).
     new_findings = models.JSONField(default=list, blank=True)
     fixed_findings = models.JSONField(default=list, blank=True)
+    # Filled by the selectors' prefetch (codecheck.selectors), in file order.
+    finding_list: list["Finding"]
     # The text flake8 read (codecheck.listing.source_text): the file page shows this
     # version even after the file was replaced and its bytes removed.
     source = models.TextField(blank=True, default="")

@@ -44,7 +44,7 @@ def _review(check: Check | None) -> dict:
     """What the review of a check shows: its source with findings, and what was fixed."""
     if check is None:
         return {"check": None}
-    findings = check.findings.all()
+    findings = check.finding_list
     fixed = [{**f, "url": rule_url(f["code"])} for f in check.fixed_findings]
     listing = source_listing(text=check.source, findings=findings, new_findings=check.new_findings)
     return {"check": check, "listing": listing, "fixed": fixed}

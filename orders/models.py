@@ -78,6 +78,9 @@ class Order(models.Model):
     # Last time the shipping call was requested or attempted; the sweeper re-drives idle ones.
     shipping_updated_at = models.DateTimeField(null=True, blank=True)
     shipping_error = models.TextField(blank=True)
+    # Filled by the selectors' prefetch (orders.selectors).
+    item_list: list["OrderItem"]
+    attempt_list: list["ShippingAttempt"]
 
     class Meta:
         ordering = ["-created_at", "-pk"]

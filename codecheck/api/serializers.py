@@ -83,7 +83,7 @@ class CheckOutputSerializer(serializers.ModelSerializer):
             "findings_count": instance.findings_count,
             "findings": [
                 {"line": f.line, "column": f.column, "code": f.code, "message": f.message}
-                for f in instance.findings.all()
+                for f in instance.finding_list
             ],
             "new_findings": instance.new_findings,
             "fixed_findings": instance.fixed_findings,

@@ -140,7 +140,7 @@ class CheckSarifApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         check = check_get(user=request.user, pk=pk)
         findings = [
-            finding_dict(line=f.line, column=f.column, code=f.code, message=f.message) for f in check.findings.all()
+            finding_dict(line=f.line, column=f.column, code=f.code, message=f.message) for f in check.finding_list
         ]
         return Response(check_sarif(file_name=check.file.name, findings=findings))
 

@@ -1,8 +1,10 @@
 """The check answer built directly renders byte-for-byte what DRF's generic walk renders."""
 
 from datetime import UTC, datetime
+from http import HTTPStatus
 
 import pytest
+from django.urls import reverse
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
@@ -61,3 +63,21 @@ def test_checks_render_as_drfs_generic_serializer():
     assert ours == oracle
     assert b'"deleted":true' in ours
     assert b'"email_sent_at":null' in ours
+
+
+@pytest.mark.parametrize("checks", [1, 5])
+def test_check_list_queries_do_not_grow_with_the_page(auth_client, user, checks, django_assert_num_queries):
+    code_file = CodeFileFactory(owner=user, version=checks)
+    for version in range(1, checks + 1):
+        check = CheckFactory(file=code_file, version=version, passed=False)
+        FindingFactory(check_log=check, line=2)
+        FindingFactory(check_log=check, line=1)
+    auth_client.get(reverse("codecheck-api:check-list"))  # the JWT's user is cached from here on
+
+    # The page with its total and files, the findings.
+    with django_assert_num_queries(2) as queries:
+        response = auth_client.get(reverse("codecheck-api:check-list"))
+
+    assert response.status_code == HTTPStatus.OK
+    assert '"source"' not in queries.captured_queries[0]["sql"]  # a list shows no sources
+    assert [[f["line"] for f in c["findings"]] for c in response.json()["results"]] == [[1, 2]] * checks

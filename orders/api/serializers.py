@@ -156,13 +156,13 @@ class OrderOutputSerializer(serializers.ModelSerializer):
             "user": instance.user_id,
             "status": instance.status,
             "total_price": rendered(MONEY, instance.total_price),
-            "items": [item_representation(item) for item in instance.items.all()],
+            "items": [item_representation(item) for item in instance.item_list],
             "created_at": rendered(DATETIME, instance.created_at),
             "updated_at": rendered(DATETIME, instance.updated_at),
             "receipt_ready": self.get_receipt_ready(instance),
             "shipping_status": instance.shipping_status,
             "shipping_error": instance.shipping_error,
-            "shipping_attempts": [attempt_representation(a) for a in instance.shipping_attempts.all()],
+            "shipping_attempts": [attempt_representation(a) for a in instance.attempt_list],
         }
 
 

@@ -2,8 +2,10 @@
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from http import HTTPStatus
 
 import pytest
+from django.urls import reverse
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
@@ -68,3 +70,20 @@ def test_orders_render_as_drfs_generic_serializer():
     assert ours == oracle
     assert b'"price_at_purchase":"99999999.99"' in ours
     assert b'"status_code":null' in ours
+
+
+@pytest.mark.parametrize("orders", [1, 5])
+def test_order_list_queries_do_not_grow_with_the_page(auth_client, user, orders, django_assert_num_queries):
+    for _ in range(orders):
+        order = OrderFactory(user=user)
+        OrderItemFactory(order=order)
+        OrderItemFactory(order=order)
+        ShippingAttempt.objects.create(order=order, number=1)
+    auth_client.get(reverse("orders-api:order-list"))  # the JWT's user is cached from here on
+
+    # The page with its total, the lines, the shipping attempts.
+    with django_assert_num_queries(3):
+        response = auth_client.get(reverse("orders-api:order-list"))
+
+    assert response.status_code == HTTPStatus.OK
+    assert [len(o["items"]) + len(o["shipping_attempts"]) for o in response.json()["results"]] == [3] * orders
