@@ -11,9 +11,12 @@ the output byte-for-byte DRF's, which each app's tests compare against a plain
 
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
-DATETIME = serializers.DateTimeField()
+# In the default time zone (TIME_ZONE), named once: the project activates no other, and
+# the field would otherwise look the current one up (a context-local read) per value.
+DATETIME = serializers.DateTimeField(default_timezone=timezone.get_default_timezone())
 MONEY = serializers.DecimalField(max_digits=18, decimal_places=2)
 
 
