@@ -2,6 +2,7 @@
 
 import uuid
 from pathlib import PurePath
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -65,8 +66,8 @@ class Check(models.Model):
     # Against the previous checked version of the file, fixed at check time (codecheck.review.findings_diff).
     new_findings = models.JSONField(default=list, blank=True)
     fixed_findings = models.JSONField(default=list, blank=True)
-    # Filled by the selectors' prefetch (codecheck.selectors), in file order.
-    finding_list: list["Finding"]
+    # Filled by codecheck.selectors.with_findings, in file order: rows with its FINDING_FIELDS.
+    finding_list: list[Any]
     # The text flake8 read (codecheck.listing.source_text): the file page shows this
     # version even after the file was replaced and its bytes removed.
     source = models.TextField(blank=True, default="")

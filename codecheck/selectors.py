@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from codecheck.models import Check, CodeFile, Finding
@@ -31,12 +31,32 @@ def code_file_get(*, user, pk: int) -> CodeFile:
 
 
 def _with_findings(qs: QuerySet[Check]) -> QuerySet[Check]:
-    """Checks with their file and, as the list ``finding_list``, their findings: a plain
-    list, so no queryset is built per check (the prefetch into ``findings`` builds two)."""
-    # The model declares the attribute for its readers; django-stubs sees it declared twice.
-    return qs.select_related("file").prefetch_related(  # type: ignore[no-redef]
-        Prefetch("findings", queryset=Finding.objects.order_by("line", "column", "pk"), to_attr="finding_list")
-    )
+    """Checks with their file; ``with_findings`` reads their findings."""
+    return qs.select_related("file")
+
+
+# The columns of a finding that answers and pages show.
+FINDING_FIELDS = ("line", "column", "code", "message")
+
+
+def with_findings(checks: list[Check]) -> list[Check]:
+    """``checks``, each with ``finding_list``: its findings in file order, as rows with the
+    attributes ``FINDING_FIELDS``, from one query for all the checks, grouped here. A
+    prefetch would build a model instance and its bookkeeping per finding, most of the
+    CPU of a page of checks (docs/benchmarks.md)."""
+    by_id: dict[int, Check] = {}
+    for check in checks:
+        check.finding_list = []
+        by_id[check.pk] = check
+    if by_id:
+        rows = (
+            Finding.objects.filter(check_log_id__in=by_id)
+            .order_by("line", "column", "pk")
+            .values_list("check_log_id", *FINDING_FIELDS, named=True)
+        )
+        for row in rows:
+            by_id[row.check_log_id].finding_list.append(row)
+    return checks
 
 
 def check_list(*, user, passed: bool | None = None, email_sent: bool | None = None) -> QuerySet[Check]:
@@ -59,7 +79,7 @@ def check_get(*, user, pk: int) -> Check:
         raise NotFound(CHECK_NOT_FOUND)
     qs = Check.objects.all() if user.is_staff else Check.objects.filter(file__owner=user)
     try:
-        return _with_findings(qs).get(pk=pk)
+        return with_findings([_with_findings(qs).get(pk=pk)])[0]
     except Check.DoesNotExist:
         raise NotFound(CHECK_NOT_FOUND) from None
 
@@ -74,7 +94,8 @@ def check_list_for_file(*, code_file: CodeFile) -> QuerySet[Check]:
 
 def check_latest_for_file(*, code_file: CodeFile) -> Check | None:
     """The check of the file's highest checked version, its findings in file order."""
-    return check_list_for_file(code_file=code_file).order_by("-version").first()
+    latest = check_list_for_file(code_file=code_file).order_by("-version").first()
+    return None if latest is None else with_findings([latest])[0]
 
 
 def code_file_pending_qs(*, now=None) -> QuerySet[CodeFile]:

@@ -1,6 +1,7 @@
 """Shop models: products with stock that cannot go negative, orders and their lines."""
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -78,9 +79,9 @@ class Order(models.Model):
     # Last time the shipping call was requested or attempted; the sweeper re-drives idle ones.
     shipping_updated_at = models.DateTimeField(null=True, blank=True)
     shipping_error = models.TextField(blank=True)
-    # Filled by the selectors' prefetch (orders.selectors).
-    item_list: list["OrderItem"]
-    attempt_list: list["ShippingAttempt"]
+    # Filled by orders.selectors.with_lines: rows of its ITEM_FIELDS and ATTEMPT_FIELDS.
+    item_list: list[dict[str, Any]]
+    attempt_list: list[dict[str, Any]]
 
     class Meta:
         ordering = ["-created_at", "-pk"]

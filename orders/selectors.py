@@ -1,7 +1,7 @@
 """Reads of the shop, narrowed to what the caller may see."""
 
 import django_filters
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
 from accounts.models import User
 from config.filters import IntegerFilter, StrictFilterSet
@@ -33,24 +33,36 @@ def product_list() -> QuerySet[Product]:
     return Product.objects.order_by("pk")
 
 
-def _order_qs() -> QuerySet[Order]:
-    """Orders with their lines and shipping attempts as plain lists (``item_list``,
-    ``attempt_list``): the prefetch into ``items`` and ``shipping_attempts`` would build
-    two querysets per order, most of the CPU of a list of 20 (docs/benchmarks.md)."""
-    # The model declares these attributes for its readers; django-stubs sees them declared twice.
-    return Order.objects.prefetch_related(  # type: ignore[no-redef]
-        Prefetch("items", queryset=OrderItem.objects.order_by("pk"), to_attr="item_list"),
-        Prefetch("shipping_attempts", queryset=ShippingAttempt.objects.order_by("number"), to_attr="attempt_list"),
-    )
+# The columns of a line and of a shipping attempt that an order's answer shows.
+ITEM_FIELDS = ("order_id", "product_id", "product_name", "quantity", "price_at_purchase")
+ATTEMPT_FIELDS = ("order_id", "number", "attempted_at", "succeeded", "status_code", "error", "duration_ms")
+
+
+def with_lines(orders: list[Order]) -> list[Order]:
+    """``orders``, each with ``item_list`` (its lines) and ``attempt_list`` (its shipping
+    attempts) as lists of dicts of ``ITEM_FIELDS`` and ``ATTEMPT_FIELDS``: one query per
+    relation for all the orders, rows grouped here. A prefetch would build a model
+    instance and its bookkeeping per row, most of the CPU of a page (docs/benchmarks.md)."""
+    by_id: dict[int, Order] = {}
+    for order in orders:
+        order.item_list, order.attempt_list = [], []
+        by_id[order.pk] = order
+    if by_id:
+        for item in OrderItem.objects.filter(order_id__in=by_id).order_by("pk").values(*ITEM_FIELDS):
+            by_id[item["order_id"]].item_list.append(item)
+        attempts = ShippingAttempt.objects.filter(order_id__in=by_id).order_by("number").values(*ATTEMPT_FIELDS)
+        for attempt in attempts:
+            by_id[attempt["order_id"]].attempt_list.append(attempt)
+    return orders
 
 
 def order_list(*, user: User) -> QuerySet[Order]:
-    """The user's own orders, newest first."""
-    return _order_qs().filter(user=user)
+    """The user's own orders, newest first; ``with_lines`` reads the lines of a page."""
+    return Order.objects.filter(user=user)
 
 
 def order_list_all() -> QuerySet[Order]:
-    return _order_qs().all()
+    return Order.objects.all()
 
 
 def order_visible(*, user: User, order_id: int) -> bool:
@@ -62,7 +74,7 @@ def order_visible(*, user: User, order_id: int) -> bool:
 
 
 def order_get(*, order_id: int) -> Order:
-    return _order_qs().get(pk=order_id)
+    return with_lines([Order.objects.get(pk=order_id)])[0]
 
 
 def order_events(*, order_id: int) -> QuerySet[OrderEvent]:

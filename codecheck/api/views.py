@@ -16,7 +16,14 @@ from codecheck.api.serializers import (
     CodeFileUploadInputSerializer,
 )
 from codecheck.review import SARIF_CONTENT_TYPE, check_sarif, finding_dict
-from codecheck.selectors import check_get, check_list, check_list_for_file, code_file_get, code_file_list
+from codecheck.selectors import (
+    check_get,
+    check_list,
+    check_list_for_file,
+    code_file_get,
+    code_file_list,
+    with_findings,
+)
 from codecheck.services import code_file_delete, code_file_overwrite, code_file_upload
 from config.pagination import PageNumberPagination, paginated_response
 
@@ -88,7 +95,9 @@ class FileChecksApi(APIView):
     @extend_schema(responses={200: CheckOutputSerializer(many=True)}, tags=["codecheck"])
     def get(self, request: Request, pk: int) -> Response:
         code_file = code_file_get(user=request.user, pk=pk)
-        return paginated_response(self, request, check_list_for_file(code_file=code_file), CheckOutputSerializer)
+        return paginated_response(
+            self, request, check_list_for_file(code_file=code_file), CheckOutputSerializer, rows=with_findings
+        )
 
 
 class CheckListApi(APIView):
@@ -109,7 +118,7 @@ class CheckListApi(APIView):
         filters = CheckFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         checks = check_list(user=request.user, **filters.validated_data)
-        return paginated_response(self, request, checks, CheckOutputSerializer)
+        return paginated_response(self, request, checks, CheckOutputSerializer, rows=with_findings)
 
 
 class SarifRenderer(JSONRenderer):

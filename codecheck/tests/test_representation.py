@@ -10,7 +10,7 @@ from rest_framework.renderers import JSONRenderer
 
 from codecheck.api.serializers import CheckOutputSerializer
 from codecheck.models import Check, CodeFile, Finding
-from codecheck.selectors import check_list_for_file
+from codecheck.selectors import check_list_for_file, with_findings
 from codecheck.tests.factories import CheckFactory, CodeFileFactory, FindingFactory
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,7 @@ def test_checks_render_as_drfs_generic_serializer():
     )
     FindingFactory(check_log=failed, line=3, column=80, code="E501", message="line too long (81 > 79)")
     FindingFactory(check_log=failed, line=1, column=1)
-    checks = list(check_list_for_file(code_file=code_file).order_by("pk"))
+    checks = with_findings(list(check_list_for_file(code_file=code_file).order_by("pk")))
 
     ours = JSONRenderer().render(CheckOutputSerializer(checks, many=True).data)
     oracle = JSONRenderer().render(GenericCheckSerializer(checks, many=True).data)

@@ -1,6 +1,7 @@
 """Input and output serializers of the shop API."""
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
@@ -9,6 +10,7 @@ from rest_framework import serializers
 from config.fields import TextField
 from config.representation import DATETIME, MONEY, rendered
 from orders.models import Category, Order, OrderEvent, OrderItem, OrderStatus, Product, ShippingAttempt
+from orders.selectors import ATTEMPT_FIELDS, ITEM_FIELDS
 from orders.services import OrderLineIn, minimum_total_message, order_lines_merge
 
 MAX_LINES = 100
@@ -89,16 +91,17 @@ class OrderItemOutputSerializer(serializers.ModelSerializer):
 
     def to_representation(self, instance: OrderItem) -> dict:
         # The declared fields give the schema; this builds the same dict (config/representation.py).
-        return item_representation(instance)
+        return item_representation({f: getattr(instance, f) for f in ITEM_FIELDS})
 
 
-def item_representation(item: OrderItem) -> dict:
+def item_representation(item: dict[str, Any]) -> dict:
+    """A line's answer from its row (``orders.selectors.ITEM_FIELDS``)."""
     return {
-        "product": item.product_id,
-        "product_name": item.product_name,
-        "quantity": item.quantity,
-        "price_at_purchase": rendered(MONEY, item.price_at_purchase),
-        "line_total": rendered(MONEY, item.line_total),
+        "product": item["product_id"],
+        "product_name": item["product_name"],
+        "quantity": item["quantity"],
+        "price_at_purchase": rendered(MONEY, item["price_at_purchase"]),
+        "line_total": rendered(MONEY, item["price_at_purchase"] * item["quantity"]),
     }
 
 
@@ -108,17 +111,18 @@ class ShippingAttemptOutputSerializer(serializers.ModelSerializer):
         fields = ["number", "attempted_at", "succeeded", "status_code", "error", "duration_ms"]
 
     def to_representation(self, instance: ShippingAttempt) -> dict:
-        return attempt_representation(instance)
+        return attempt_representation({f: getattr(instance, f) for f in ATTEMPT_FIELDS})
 
 
-def attempt_representation(attempt: ShippingAttempt) -> dict:
+def attempt_representation(attempt: dict[str, Any]) -> dict:
+    """A shipping attempt's answer from its row (``orders.selectors.ATTEMPT_FIELDS``)."""
     return {
-        "number": attempt.number,
-        "attempted_at": rendered(DATETIME, attempt.attempted_at),
-        "succeeded": attempt.succeeded,
-        "status_code": attempt.status_code,
-        "error": attempt.error,
-        "duration_ms": attempt.duration_ms,
+        "number": attempt["number"],
+        "attempted_at": rendered(DATETIME, attempt["attempted_at"]),
+        "succeeded": attempt["succeeded"],
+        "status_code": attempt["status_code"],
+        "error": attempt["error"],
+        "duration_ms": attempt["duration_ms"],
     }
 
 

@@ -11,7 +11,7 @@ from rest_framework.renderers import JSONRenderer
 
 from orders.api.serializers import OrderOutputSerializer
 from orders.models import Order, OrderItem, ShippingAttempt
-from orders.selectors import order_list_all
+from orders.selectors import order_list_all, with_lines
 from orders.tests.factories import OrderFactory, OrderItemFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +61,7 @@ def test_orders_render_as_drfs_generic_serializer():
         OrderItemFactory(order=full, product=ProductFactory(price=price), quantity=quantity)
     ShippingAttempt.objects.create(order=full, number=1, succeeded=False, status_code=None, error="refused")
     ShippingAttempt.objects.create(order=full, number=2, succeeded=True, status_code=201, duration_ms=12)
-    orders = list(order_list_all().order_by("pk"))
+    orders = with_lines(list(order_list_all().order_by("pk")))
     assert [o.pk for o in orders] == [plain.pk, full.pk]
 
     ours = JSONRenderer().render(OrderOutputSerializer(orders, many=True).data)
