@@ -30,7 +30,7 @@ def code_file_get(*, user, pk: int) -> CodeFile:
         raise NotFound(FILE_NOT_FOUND) from None
 
 
-def _with_findings(qs: QuerySet[Check]) -> QuerySet[Check]:
+def _with_file(qs: QuerySet[Check]) -> QuerySet[Check]:
     """Checks with their file; ``with_findings`` reads their findings."""
     return qs.select_related("file")
 
@@ -67,7 +67,7 @@ def check_list(*, user, passed: bool | None = None, email_sent: bool | None = No
     if email_sent is not None:
         qs = qs.filter(email_sent=email_sent)
     # A list shows no sources: up to the upload limit per check, read for nothing.
-    return _with_findings(qs).defer("source")
+    return _with_file(qs).defer("source")
 
 
 CHECK_NOT_FOUND = "No such check: it does not exist or is not yours."
@@ -79,17 +79,17 @@ def check_get(*, user, pk: int) -> Check:
         raise NotFound(CHECK_NOT_FOUND)
     qs = Check.objects.all() if user.is_staff else Check.objects.filter(file__owner=user)
     try:
-        return with_findings([_with_findings(qs).get(pk=pk)])[0]
+        return with_findings([_with_file(qs).get(pk=pk)])[0]
     except Check.DoesNotExist:
         raise NotFound(CHECK_NOT_FOUND) from None
 
 
 def check_with_findings(*, check_id: int) -> Check:
-    return _with_findings(Check.objects.filter(pk=check_id)).get()
+    return with_findings([_with_file(Check.objects.filter(pk=check_id)).get()])[0]
 
 
 def check_list_for_file(*, code_file: CodeFile) -> QuerySet[Check]:
-    return _with_findings(code_file.checks.all())
+    return _with_file(code_file.checks.all())
 
 
 def check_latest_for_file(*, code_file: CodeFile) -> Check | None:
