@@ -16,6 +16,7 @@ import time
 import uuid
 from contextvars import ContextVar
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
 HEADER = "X-Request-ID"
@@ -59,7 +60,11 @@ def _request_log(request: HttpRequest, response: HttpResponse, seconds: float) -
     request id and the user). The user is the one authentication found, JWT
     included (DRF sets it on the request); none for anonymous callers."""
     user = getattr(request, "user", None)
-    user_id = user.pk if user is not None and user.is_authenticated else None
+    try:
+        user_id = user.pk if user is not None and user.is_authenticated else None
+    except DatabaseError:
+        # The session's user could not be read (a database outage): the answer, a 503, still gets its line.
+        user_id = None
     duration_ms = round(seconds * 1000, 1)
     request_logger.info(
         "%s %s %s %.1fms user=%s",

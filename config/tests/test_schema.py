@@ -61,8 +61,11 @@ def test_api_keeps_to_its_schema(postgres, transactional_db, tmp_path):
                 "all",
                 "--header",
                 f"Authorization: Bearer {token}",
+                # One thread: CPython 3.11's ast.parse (hypothesis describes its filters with it) is not
+                # thread-safe and fails now and then with "AST constructor recursion depth mismatch"
+                # (python/cpython#106905).
                 "--workers",
-                "2",
+                "1",
                 "--continue-on-failure",
                 "--generation-deterministic",
                 "--no-color",
