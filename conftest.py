@@ -298,7 +298,8 @@ CHROMEDRIVER = os.environ.get("CHROMEDRIVER_PATH", "/usr/bin/chromedriver")
 
 @pytest.fixture
 def browser():
-    """Headless Chromium driven by Selenium; its console log is kept (``browser.get_log("browser")``)."""
+    """Headless Chromium driven by Selenium; its console log (``browser.get_log("browser")``) and
+    its own network log (``get_log("performance")``, the oracle for which requests a page made) are kept."""
     import shutil
 
     if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
@@ -314,7 +315,7 @@ def browser():
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking"):
         options.add_argument(arg)
     options.add_argument("--window-size=1280,1000")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.implicitly_wait(5)
     yield driver

@@ -2,8 +2,6 @@
 the page of a waiting file updates itself, then stops asking; uploaded markup stays text."""
 
 import json
-import os
-import shutil
 import time
 from pathlib import Path
 
@@ -15,33 +13,7 @@ from codecheck.services import code_file_upload, codecheck_run
 from codecheck.tasks import check_email_task
 from codecheck.tests.conftest import upload
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser():
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        reason = f"headless Chromium not installed ({CHROMIUM}, {CHROMEDRIVER})"
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
-        pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking"):
-        options.add_argument(arg)
-    options.add_argument("--window-size=1280,1000")
-    # Chrome's own network log: the oracle for which requests the page made.
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.implicitly_wait(5)
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture
