@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,12 +50,10 @@ def orders_bench_environment() -> None:
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-" + "x" * 60)
 
 
-def run_in_throwaway_postgres_database(name: str, run) -> None:
-    """Set Django up, then call ``run()`` in a fresh PostgreSQL database ``name``
-    (migrated like a test database), dropped afterwards."""
-    import django
-
-    django.setup()
+@contextmanager
+def throwaway_postgres_database(name: str) -> Iterator[None]:
+    """A fresh PostgreSQL database ``name`` (migrated like a test database) for the
+    block, dropped afterwards. Django must be set up."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -61,10 +61,19 @@ def run_in_throwaway_postgres_database(name: str, run) -> None:
     connection.settings_dict["TEST"]["NAME"] = name
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
-        run()
+        yield
     finally:
         connection.close()
         connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def run_in_throwaway_postgres_database(name: str, run) -> None:
+    """Set Django up, then call ``run()`` in ``throwaway_postgres_database(name)``."""
+    import django
+
+    django.setup()
+    with throwaway_postgres_database(name):
+        run()
 
 
 def free_port() -> int:

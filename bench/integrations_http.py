@@ -45,6 +45,7 @@ from _support import (
     start_gunicorn,
     start_memcached,
     stop,
+    throwaway_postgres_database,
     wrk_rate,
 )
 
@@ -195,43 +196,38 @@ def main() -> None:
     from files.models import File
     from orders.models import Order, Product
 
-    if connection.vendor != "postgresql":
-        sys.exit("needs PostgreSQL: set DATABASE_URL=postgres://...")
-    connection.settings_dict["TEST"]["NAME"] = "bench_integrations_http"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    memcached, cache_url = start_memcached()
-    scratch = Path(tempfile.mkdtemp(prefix="bench_integrations_http"))
-    try:
-        if not (cache_url or "").startswith("pymemcache"):
-            sys.exit("needs memcached (the binary, or CACHE_URL=pymemcache://...)")
-        product_ids = [
-            Product.objects.create(name=f"Product {i}", price=Decimal("5.00") + i, stock=10**9).pk
-            for i in range(PRODUCTS)
-        ]
-        user = User.objects.create(username="bench", email="bench@example.com")
-        _, api_key = ApiKey.objects.create_key(user=user, name="bench")
-        for i in range(FILES):
-            File.objects.create(
-                owner=user, file=f"uploads/bench-{i}.txt", original_name=f"заметки-{i}.txt", size=100 + i,
-                sha256="0" * 64, content_type="text/plain", kind=File.Kind.TEXT,
-            )  # fmt: skip
-        token = AccessToken.for_user(user)
-        token.set_exp(lifetime=timedelta(hours=1))
-        db_url = database_url(connection.settings_dict)
-        connection.close()
-        rounds = measure(db_url, cache_url, str(token), api_key, product_ids, scratch)
-        counts = (Order.objects.count(), IdempotencyKey.objects.count())
-        # In-process: this process's settings (production profile), files under the scratch directory.
-        settings.MEDIA_ROOT = str(scratch / "media")
-        settings.ALLOWED_HOSTS = ["127.0.0.1"]
-        settings.SECURE_SSL_REDIRECT = False
-        cost = in_process(str(token), product_ids)
-    finally:
-        connection.close()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        if memcached is not None:
-            memcached.terminate()
-        subprocess.run(["rm", "-rf", str(scratch)], check=False)
+    with throwaway_postgres_database("bench_integrations_http"):
+        memcached, cache_url = start_memcached()
+        scratch = Path(tempfile.mkdtemp(prefix="bench_integrations_http"))
+        try:
+            if not (cache_url or "").startswith("pymemcache"):
+                sys.exit("needs memcached (the binary, or CACHE_URL=pymemcache://...)")
+            product_ids = [
+                Product.objects.create(name=f"Product {i}", price=Decimal("5.00") + i, stock=10**9).pk
+                for i in range(PRODUCTS)
+            ]
+            user = User.objects.create(username="bench", email="bench@example.com")
+            _, api_key = ApiKey.objects.create_key(user=user, name="bench")
+            for i in range(FILES):
+                File.objects.create(
+                    owner=user, file=f"uploads/bench-{i}.txt", original_name=f"заметки-{i}.txt", size=100 + i,
+                    sha256="0" * 64, content_type="text/plain", kind=File.Kind.TEXT,
+                )  # fmt: skip
+            token = AccessToken.for_user(user)
+            token.set_exp(lifetime=timedelta(hours=1))
+            db_url = database_url(connection.settings_dict)
+            connection.close()
+            rounds = measure(db_url, cache_url, str(token), api_key, product_ids, scratch)
+            counts = (Order.objects.count(), IdempotencyKey.objects.count())
+            # In-process: this process's settings (production profile), files under the scratch directory.
+            settings.MEDIA_ROOT = str(scratch / "media")
+            settings.ALLOWED_HOSTS = ["127.0.0.1"]
+            settings.SECURE_SSL_REDIRECT = False
+            cost = in_process(str(token), product_ids)
+        finally:
+            if memcached is not None:
+                memcached.terminate()
+            subprocess.run(["rm", "-rf", str(scratch)], check=False)
 
     results = []
     for measured, reference, label, unit in (

@@ -50,6 +50,7 @@ from _support import (
     start_memcached,
     start_reference_db_list,
     stop,
+    throwaway_postgres_database,
     wrk_rate,
 )
 
@@ -244,41 +245,36 @@ def main() -> None:
     from accounts.models import User
     from orders.models import Product
 
-    if connection.vendor != "postgresql":
-        sys.exit("needs PostgreSQL: set DATABASE_URL=postgres://...")
-    connection.settings_dict["TEST"]["NAME"] = "bench_orders_http"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    memcached, cache_url = start_memcached()
-    scratch = Path(tempfile.mkdtemp(prefix="bench_orders_http"))
-    try:
-        if not (cache_url or "").startswith("pymemcache"):
-            sys.exit("needs memcached (the binary, or CACHE_URL=pymemcache://...)")
-        product_ids = [
-            Product.objects.create(name=f"Product {i}", price=Decimal("5.00") + i, stock=10**9).pk
-            for i in range(PRODUCTS)
-        ]
-        user = User.objects.create(username="bench", email="bench@example.com")
-        fill_reference_rows(connection)
-        token = AccessToken.for_user(user)
-        token.set_exp(lifetime=timedelta(hours=1))
-        db_url = database_url(connection.settings_dict)
-        connection.close()
-        http = measure_http(db_url, cache_url, str(token), product_ids, scratch)
+    with throwaway_postgres_database("bench_orders_http"):
+        memcached, cache_url = start_memcached()
+        scratch = Path(tempfile.mkdtemp(prefix="bench_orders_http"))
+        try:
+            if not (cache_url or "").startswith("pymemcache"):
+                sys.exit("needs memcached (the binary, or CACHE_URL=pymemcache://...)")
+            product_ids = [
+                Product.objects.create(name=f"Product {i}", price=Decimal("5.00") + i, stock=10**9).pk
+                for i in range(PRODUCTS)
+            ]
+            user = User.objects.create(username="bench", email="bench@example.com")
+            fill_reference_rows(connection)
+            token = AccessToken.for_user(user)
+            token.set_exp(lifetime=timedelta(hours=1))
+            db_url = database_url(connection.settings_dict)
+            connection.close()
+            http = measure_http(db_url, cache_url, str(token), product_ids, scratch)
 
-        # In-process: this process's settings, files under the scratch directory.
-        settings.MEDIA_ROOT = str(scratch / "media")
-        settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-        settings.EMAIL_FILE_PATH = str(scratch / "mail")
-        settings.ALLOWED_HOSTS = ["127.0.0.1"]
-        settings.CELERY_TASK_ALWAYS_EAGER = False
-        web_cpu = profile_web(str(token), product_ids)
-        worker_cpu = profile_worker()
-    finally:
-        connection.close()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        if memcached is not None:
-            memcached.terminate()
-        subprocess.run(["rm", "-rf", str(scratch)], check=False)
+            # In-process: this process's settings, files under the scratch directory.
+            settings.MEDIA_ROOT = str(scratch / "media")
+            settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+            settings.EMAIL_FILE_PATH = str(scratch / "mail")
+            settings.ALLOWED_HOSTS = ["127.0.0.1"]
+            settings.CELERY_TASK_ALWAYS_EAGER = False
+            web_cpu = profile_web(str(token), product_ids)
+            worker_cpu = profile_worker()
+        finally:
+            if memcached is not None:
+                memcached.terminate()
+            subprocess.run(["rm", "-rf", str(scratch)], check=False)
 
     results = []
     for phase, label in (("web", "web tier alone"), ("both", "with the worker")):
