@@ -50,6 +50,7 @@ from _support import (
     start_memcached,
     start_reference_db_list,
     stop,
+    throwaway_postgres_database,
     wrk_rate,
 )
 
@@ -221,11 +222,7 @@ def main() -> None:
 
     from accounts.models import User
 
-    if connection.vendor != "postgresql":
-        sys.exit("needs PostgreSQL: set DATABASE_URL=postgres://...")
-    connection.settings_dict["TEST"]["NAME"] = "bench_list_ordinary"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    try:
+    with throwaway_postgres_database("bench_list_ordinary"):
         user = User.objects.create(username="bench", email="bench@example.com")
         make_rows(user)
         fill_reference_rows(connection)
@@ -241,9 +238,6 @@ def main() -> None:
         finally:
             if memcached is not None:
                 memcached.terminate()
-    finally:
-        connection.close()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
     results = [{"name": "reference_req_per_s", "value": round(statistics.median(reference)), "unit": "req/s"}]
     for name, rates in ours.items():

@@ -39,7 +39,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from _support import PRODUCTION_ENV, database_url, fill_reference_rows, start_memcached
+from _support import PRODUCTION_ENV, database_url, fill_reference_rows, start_memcached, throwaway_postgres_database
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 BATCHES = int(os.environ.get("BENCH_BATCHES", 7))
@@ -175,11 +175,7 @@ def main() -> None:
 
     from accounts.models import User
 
-    if connection.vendor != "postgresql":
-        sys.exit("needs PostgreSQL: set DATABASE_URL=postgres://...")
-    connection.settings_dict["TEST"]["NAME"] = "bench_list_profile"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    try:
+    with throwaway_postgres_database("bench_list_profile"):
         user = User.objects.create(username="bench", email="bench@example.com")
         make_rows(user)
         fill_reference_rows(connection)
@@ -206,9 +202,6 @@ def main() -> None:
         if PROFILE:
             parts = {name: breakdown(call, statistics.median(ours[name])) for name, call in calls.items()}
             parts["reference"] = reference_cpu_ms(db_url, profile=True)["parts"]
-    finally:
-        connection.close()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
     results = [{"name": "reference_cpu_per_request", "value": round(statistics.median(reference), 2), "unit": "ms"}]
     for name, values in ours.items():
