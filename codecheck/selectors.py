@@ -37,6 +37,10 @@ def _with_file(qs: QuerySet[Check]) -> QuerySet[Check]:
 
 # The columns of a finding that answers and pages show.
 FINDING_FIELDS = ("line", "column", "code", "message")
+# Built once: each page only adds its checks to it (a queryset is copied, never changed, by filter()).
+_FINDING_ROWS = Finding.objects.order_by("line", "column", "pk").values_list(
+    "check_log_id", *FINDING_FIELDS, named=True
+)
 
 
 def with_findings(checks: list[Check]) -> list[Check]:
@@ -49,14 +53,17 @@ def with_findings(checks: list[Check]) -> list[Check]:
         check.finding_list = []
         by_id[check.pk] = check
     if by_id:
-        rows = (
-            Finding.objects.filter(check_log_id__in=by_id)
-            .order_by("line", "column", "pk")
-            .values_list("check_log_id", *FINDING_FIELDS, named=True)
-        )
-        for row in rows:
+        for row in _FINDING_ROWS.filter(check_log_id__in=by_id):
             by_id[row.check_log_id].finding_list.append(row)
     return checks
+
+
+# What a list of checks shows of each check and its file (the API's answer and the page).
+CHECK_LIST_COLUMNS = (
+    *("id", "file", "version", "passed", "error", "findings_count", "new_findings", "fixed_findings"),
+    *("started_at", "finished_at", "created_at", "email_sent", "email_sent_at", "email_error"),
+    *("file__name", "file__deleted_at"),
+)
 
 
 def check_list(*, user, passed: bool | None = None, email_sent: bool | None = None) -> QuerySet[Check]:
@@ -66,8 +73,9 @@ def check_list(*, user, passed: bool | None = None, email_sent: bool | None = No
         qs = qs.filter(passed=passed)
     if email_sent is not None:
         qs = qs.filter(email_sent=email_sent)
-    # A list shows no sources: up to the upload limit per check, read for nothing.
-    return _with_file(qs).defer("source")
+    # A list shows what CHECK_LIST_COLUMNS name: no sources (up to the upload limit
+    # per check, read for nothing), and of the file only what identifies it.
+    return _with_file(qs).only(*CHECK_LIST_COLUMNS)
 
 
 CHECK_NOT_FOUND = "No such check: it does not exist or is not yours."

@@ -36,6 +36,9 @@ def product_list() -> QuerySet[Product]:
 # The columns of a line and of a shipping attempt that an order's answer shows.
 ITEM_FIELDS = ("order_id", "product_id", "product_name", "quantity", "price_at_purchase")
 ATTEMPT_FIELDS = ("order_id", "number", "attempted_at", "succeeded", "status_code", "error", "duration_ms")
+# Built once: each page only adds its orders to them (a queryset is copied, never changed, by filter()).
+_ITEM_ROWS = OrderItem.objects.order_by("pk").values(*ITEM_FIELDS)
+_ATTEMPT_ROWS = ShippingAttempt.objects.order_by("number").values(*ATTEMPT_FIELDS)
 
 
 def with_lines(orders: list[Order]) -> list[Order]:
@@ -48,10 +51,9 @@ def with_lines(orders: list[Order]) -> list[Order]:
         order.item_list, order.attempt_list = [], []
         by_id[order.pk] = order
     if by_id:
-        for item in OrderItem.objects.filter(order_id__in=by_id).order_by("pk").values(*ITEM_FIELDS):
+        for item in _ITEM_ROWS.filter(order_id__in=by_id):
             by_id[item["order_id"]].item_list.append(item)
-        attempts = ShippingAttempt.objects.filter(order_id__in=by_id).order_by("number").values(*ATTEMPT_FIELDS)
-        for attempt in attempts:
+        for attempt in _ATTEMPT_ROWS.filter(order_id__in=by_id):
             by_id[attempt["order_id"]].attempt_list.append(attempt)
     return orders
 
