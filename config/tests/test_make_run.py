@@ -107,7 +107,7 @@ class MakeRun:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # as a terminal's foreground job: Ctrl-C goes to the group
         )
-        wait_until(lambda: "Serving on" in self.output(), timeout=90, interval=0.3)
+        wait_until(lambda: "Serving on" in self.output(), timeout=90)
         return self
 
     def output(self) -> str:
@@ -283,7 +283,7 @@ def test_a_busy_flower_port_moves_flower_and_the_stack_runs(make_run):
             except OSError:
                 return False
 
-        assert wait_until(flower_answers, timeout=60, interval=0.5)
+        assert wait_until(flower_answers, timeout=60)
         assert _health(run.base) == 200
         assert f"Flower http://127.0.0.1:{moved}/" in run.output()
         for name in ("web", "worker", "worker-default", "beat"):
@@ -299,8 +299,8 @@ def test_ctrl_c_stops_every_process_quietly(make_run):
     code = run.interrupt()
 
     assert code == 0
-    time.sleep(1)
-    assert [pid for pid in processes if Path(f"/proc/{pid}").exists()] == []
+    # within a second: the processes SIGKILLed last may still be being reaped
+    assert wait_until(lambda: not [pid for pid in processes if Path(f"/proc/{pid}").exists()], timeout=1)
     tail = run.output().split("SIGINT received", 1)[1]
     assert "Traceback" not in tail
     assert "ERROR" not in tail
