@@ -4,6 +4,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -51,17 +53,23 @@ def _upload(url: str, token: str, name: str, content: bytes) -> dict:
         return json.loads(response.read())
 
 
-def _environment(tmp_path: Path, port: int, flower_port: int) -> dict[str, str]:
+def _environment(var_dir: Path, **variables: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES and not k.startswith("DJANGO_")}
-    env.update(
-        {
-            "VAR_DIR": str(tmp_path / "var"),
-            "PORT": str(port),
-            "FLOWER_PORT": str(flower_port),
-            "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        }
-    )
+    env.update({"VAR_DIR": str(var_dir), "DJANGO_SETTINGS_MODULE": "config.settings.base", **variables})
     return env
+
+
+def _migrated_var_dir(tmp_path: Path) -> Path:
+    """The VAR_DIR that `make run`'s migrate step leaves: the embedded database, migrated."""
+    var_dir = tmp_path / "var"
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=BASE_DIR,
+        env=_environment(var_dir),
+        check=True,
+        timeout=120,
+    )
+    return var_dir
 
 
 def _children(pid: int) -> list[int]:
@@ -84,21 +92,17 @@ def _children(pid: int) -> list[int]:
 class MakeRun:
     """``make run`` after its migrate step: the supervisor and the Procfile's processes."""
 
-    def __init__(self, tmp_path: Path, port: int, flower_port: int):
-        tmp_path.mkdir(parents=True, exist_ok=True)
-        self.env = _environment(tmp_path, port, flower_port)
+    def __init__(self, tmp_path: Path, port: int, flower_port: int, migrated: Path):
+        self.var_dir = tmp_path / "var"
+        self.env = _environment(self.var_dir, PORT=str(port), FLOWER_PORT=str(flower_port))
         self.base = f"http://127.0.0.1:{port}"
         self.log = tmp_path / "run.log"
+        self.migrated = migrated
         self.process: subprocess.Popen | None = None
+        self.stopping: list[int] | None = None  # the processes a stop was asked of
 
     def start(self) -> "MakeRun":
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=BASE_DIR,
-            env=self.env,
-            check=True,
-            timeout=120,
-        )
+        shutil.copytree(self.migrated, self.var_dir)  # migrated once for the module, not per run
         self.process = subprocess.Popen(
             [sys.executable, "scripts/supervisor.py"],
             cwd=BASE_DIR,
@@ -123,32 +127,56 @@ class MakeRun:
         os.killpg(self.process.pid, signal.SIGINT)
         return self.process.wait(40)
 
+    def stop_soon(self) -> None:
+        """Ctrl-C without waiting for the processes to stop (``stop`` waits)."""
+        if self.process is None or self.process.poll() is not None or self.stopping is not None:
+            return
+        self.stopping = _children(self.process.pid)
+        os.killpg(self.process.pid, signal.SIGINT)
+
     def stop(self) -> None:
+        self.stop_soon()
         if self.process is None or self.process.poll() is not None:
             return
-        leftovers = _children(self.process.pid)
         try:
-            self.interrupt()
+            self.process.wait(40)
         except subprocess.TimeoutExpired:
-            for pid in [self.process.pid, *leftovers]:
+            for pid in [self.process.pid, *(self.stopping or [])]:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
 
 
-@pytest.fixture
-def make_run(tmp_path: Path):
+@pytest.fixture(scope="module")
+def start_make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., MakeRun]]:
+    """Starts systems for the module. Each is asked to stop when its test or tests are
+    done and waited for here, so one system's shutdown overlaps the next test."""
     if not Path(BASE_DIR, ".venv/bin/celery").exists():
         pytest.skip("needs the project virtualenv (.venv) that `make` creates")
+    migrated = _migrated_var_dir(tmp_path_factory.mktemp("migrated"))
     runs: list[MakeRun] = []
 
     def start(flower_port: int | None = None) -> MakeRun:
-        run = MakeRun(tmp_path / f"run{len(runs)}", free_port(), flower_port or free_port())
+        run = MakeRun(tmp_path_factory.mktemp("run"), free_port(), flower_port or free_port(), migrated)
         runs.append(run)
         return run.start()
 
     yield start
     for run in runs:
         run.stop()
+
+
+@pytest.fixture
+def make_run(start_make_run):
+    """A system of the test's own, for tests that disturb it."""
+    runs: list[MakeRun] = []
+
+    def start(flower_port: int | None = None) -> MakeRun:
+        runs.append(start_make_run(flower_port))
+        return runs[-1]
+
+    yield start
+    for run in runs:
+        run.stop_soon()
 
 
 @pytest.fixture
