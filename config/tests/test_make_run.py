@@ -179,10 +179,21 @@ def make_run(start_make_run):
         run.stop_soon()
 
 
-@pytest.fixture
-def embedded_system(make_run):
-    run = make_run()
-    return run.base, run.log, int(run.env["FLOWER_PORT"])
+@pytest.fixture(scope="module")
+def embedded_system(start_make_run):
+    """One system shared by the tests that only use it and read its log."""
+    run = start_make_run()
+    yield run.base, run.log, int(run.env["FLOWER_PORT"])
+    run.stop_soon()
+
+
+@pytest.fixture(scope="module")
+def supervised_system(start_make_run):
+    """One system shared by the tests that kill a process and watch it come back: each
+    test kills a different process or waits for the one it killed to be back."""
+    run = start_make_run()
+    yield run
+    run.stop_soon()
 
 
 def _listening_sockets(port: int) -> int:
@@ -232,6 +243,27 @@ def test_embedded_defaults_serve_auth_and_process_uploads(embedded_system):
         assert flower.read() == b"OK"
 
 
+@pytest.mark.e2e
+def test_the_log_says_each_thing_once(embedded_system):
+    base, log, _flower_port = embedded_system
+    _request(f"{base}/api/auth/register/", {"email": "log@example.com", "password": "correct-horse-9"})
+    token = _request(f"{base}/api/auth/login/", {"email": "log@example.com", "password": "correct-horse-9"})[1]
+    uploaded = _upload(f"{base}/api/upload/", token["access"], "a.txt", b"a b c\n")
+    wait_until(lambda: _request(f"{base}/api/files/{uploaded['id']}/", token=token["access"])[1]["processed"])
+    time.sleep(1)  # the task logs its end after the commit, and a doubled line would follow it
+
+    output = log.read_text()
+
+    # This test's own task: the system is shared, other tests' tasks are in the log too.
+    succeeded = rf"task succeeded name=files.tasks.file_process_task id=(\S+) args=\[{uploaded['id']}\] in "
+    task_id = re.search(succeeded, output)[1]
+    assert output.count(task_id) == 1
+    assert "No hostname was supplied" not in output
+    assert not re.search(r"Listening at: +\(", output)
+    listening = output.index(f"Listening at: {base}")
+    assert output.index("Serving on") > listening
+
+
 def _health(base: str) -> int:
     try:
         return _request(f"{base}/health/")[0]
@@ -260,16 +292,17 @@ def test_a_busy_port_fails_at_once_and_says_which_and_what_to_do(make_run):
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("name", ["worker", "worker-default", "beat"])
-def test_a_killed_worker_or_beat_is_restarted_while_web_serves(make_run, name):
-    run = make_run()
+def test_a_killed_worker_or_beat_is_restarted_while_web_serves(supervised_system, name):
+    run = supervised_system
     old_pid = run.pid_of(name)
+    logged_before = len(run.output())
     statuses = []
 
     os.kill(old_pid, signal.SIGKILL)
     wait_until(lambda: statuses.append(_health(run.base)) or run.pid_of(name) != old_pid, timeout=30, interval=0.2)
 
     assert set(statuses) == {200}
-    assert f"{name} killed by SIGKILL; restarting it" in run.output()
+    assert f"{name} killed by SIGKILL; restarting it" in run.output()[logged_before:]
     new_pid = run.pid_of(name)
     if name.startswith("worker"):
         queue = "critical" if name == "worker" else "default"
@@ -280,8 +313,8 @@ def test_a_killed_worker_or_beat_is_restarted_while_web_serves(make_run, name):
 
 
 @pytest.mark.e2e
-def test_a_restarted_critical_worker_processes_uploads(make_run):
-    run = make_run()
+def test_a_restarted_critical_worker_processes_uploads(supervised_system):
+    run = supervised_system
     os.kill(run.pid_of("worker"), signal.SIGKILL)
     registered = _request(f"{run.base}/api/auth/register/", {"email": "k@example.com", "password": "correct-horse-9"})
     token = _request(f"{run.base}/api/auth/login/", {"email": "k@example.com", "password": "correct-horse-9"})[1]
@@ -333,22 +366,3 @@ def test_ctrl_c_stops_every_process_quietly(make_run):
     assert "Traceback" not in tail
     assert "ERROR" not in tail
     assert "all processes stopped" in tail
-
-
-@pytest.mark.e2e
-def test_the_log_says_each_thing_once(embedded_system):
-    base, log, _flower_port = embedded_system
-    _request(f"{base}/api/auth/register/", {"email": "log@example.com", "password": "correct-horse-9"})
-    token = _request(f"{base}/api/auth/login/", {"email": "log@example.com", "password": "correct-horse-9"})[1]
-    uploaded = _upload(f"{base}/api/upload/", token["access"], "a.txt", b"a b c\n")
-    wait_until(lambda: _request(f"{base}/api/files/{uploaded['id']}/", token=token["access"])[1]["processed"])
-    time.sleep(1)
-
-    output = log.read_text()
-
-    task_id = re.search(r"task succeeded name=files.tasks.file_process_task id=(\S+) args=\[\d+\] in ", output)[1]
-    assert output.count(task_id) == 1
-    assert "No hostname was supplied" not in output
-    assert not re.search(r"Listening at: +\(", output)
-    listening = output.index(f"Listening at: {base}")
-    assert output.index("Serving on") > listening
