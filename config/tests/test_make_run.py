@@ -4,6 +4,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -51,17 +53,23 @@ def _upload(url: str, token: str, name: str, content: bytes) -> dict:
         return json.loads(response.read())
 
 
-def _environment(tmp_path: Path, port: int, flower_port: int) -> dict[str, str]:
+def _environment(var_dir: Path, **variables: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES and not k.startswith("DJANGO_")}
-    env.update(
-        {
-            "VAR_DIR": str(tmp_path / "var"),
-            "PORT": str(port),
-            "FLOWER_PORT": str(flower_port),
-            "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        }
-    )
+    env.update({"VAR_DIR": str(var_dir), "DJANGO_SETTINGS_MODULE": "config.settings.base", **variables})
     return env
+
+
+def _migrated_var_dir(tmp_path: Path) -> Path:
+    """The VAR_DIR that `make run`'s migrate step leaves: the embedded database, migrated."""
+    var_dir = tmp_path / "var"
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=BASE_DIR,
+        env=_environment(var_dir),
+        check=True,
+        timeout=120,
+    )
+    return var_dir
 
 
 def _children(pid: int) -> list[int]:
@@ -84,21 +92,17 @@ def _children(pid: int) -> list[int]:
 class MakeRun:
     """``make run`` after its migrate step: the supervisor and the Procfile's processes."""
 
-    def __init__(self, tmp_path: Path, port: int, flower_port: int):
-        tmp_path.mkdir(parents=True, exist_ok=True)
-        self.env = _environment(tmp_path, port, flower_port)
+    def __init__(self, tmp_path: Path, port: int, flower_port: int, migrated: Path):
+        self.var_dir = tmp_path / "var"
+        self.env = _environment(self.var_dir, PORT=str(port), FLOWER_PORT=str(flower_port))
         self.base = f"http://127.0.0.1:{port}"
         self.log = tmp_path / "run.log"
+        self.migrated = migrated
         self.process: subprocess.Popen | None = None
+        self.stopping: list[int] | None = None  # the processes a stop was asked of
 
     def start(self) -> "MakeRun":
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=BASE_DIR,
-            env=self.env,
-            check=True,
-            timeout=120,
-        )
+        shutil.copytree(self.migrated, self.var_dir)  # migrated once for the module, not per run
         self.process = subprocess.Popen(
             [sys.executable, "scripts/supervisor.py"],
             cwd=BASE_DIR,
@@ -107,7 +111,7 @@ class MakeRun:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # as a terminal's foreground job: Ctrl-C goes to the group
         )
-        wait_until(lambda: "Serving on" in self.output(), timeout=90, interval=0.3)
+        wait_until(lambda: "Serving on" in self.output(), timeout=90)
         return self
 
     def output(self) -> str:
@@ -123,26 +127,36 @@ class MakeRun:
         os.killpg(self.process.pid, signal.SIGINT)
         return self.process.wait(40)
 
+    def stop_soon(self) -> None:
+        """Ctrl-C without waiting for the processes to stop (``stop`` waits)."""
+        if self.process is None or self.process.poll() is not None or self.stopping is not None:
+            return
+        self.stopping = _children(self.process.pid)
+        os.killpg(self.process.pid, signal.SIGINT)
+
     def stop(self) -> None:
+        self.stop_soon()
         if self.process is None or self.process.poll() is not None:
             return
-        leftovers = _children(self.process.pid)
         try:
-            self.interrupt()
+            self.process.wait(40)
         except subprocess.TimeoutExpired:
-            for pid in [self.process.pid, *leftovers]:
+            for pid in [self.process.pid, *(self.stopping or [])]:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
 
 
-@pytest.fixture
-def make_run(tmp_path: Path):
+@pytest.fixture(scope="module")
+def start_make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., MakeRun]]:
+    """Starts systems for the module. Each is asked to stop when its test or tests are
+    done and waited for here, so one system's shutdown overlaps the next test."""
     if not Path(BASE_DIR, ".venv/bin/celery").exists():
         pytest.skip("needs the project virtualenv (.venv) that `make` creates")
+    migrated = _migrated_var_dir(tmp_path_factory.mktemp("migrated"))
     runs: list[MakeRun] = []
 
     def start(flower_port: int | None = None) -> MakeRun:
-        run = MakeRun(tmp_path / f"run{len(runs)}", free_port(), flower_port or free_port())
+        run = MakeRun(tmp_path_factory.mktemp("run"), free_port(), flower_port or free_port(), migrated)
         runs.append(run)
         return run.start()
 
@@ -152,9 +166,34 @@ def make_run(tmp_path: Path):
 
 
 @pytest.fixture
-def embedded_system(make_run):
-    run = make_run()
-    return run.base, run.log, int(run.env["FLOWER_PORT"])
+def make_run(start_make_run):
+    """A system of the test's own, for tests that disturb it."""
+    runs: list[MakeRun] = []
+
+    def start(flower_port: int | None = None) -> MakeRun:
+        runs.append(start_make_run(flower_port))
+        return runs[-1]
+
+    yield start
+    for run in runs:
+        run.stop_soon()
+
+
+@pytest.fixture(scope="module")
+def embedded_system(start_make_run):
+    """One system shared by the tests that only use it and read its log."""
+    run = start_make_run()
+    yield run.base, run.log, int(run.env["FLOWER_PORT"])
+    run.stop_soon()
+
+
+@pytest.fixture(scope="module")
+def supervised_system(start_make_run):
+    """One system shared by the tests that kill a process and watch it come back: each
+    test kills a different process or waits for the one it killed to be back."""
+    run = start_make_run()
+    yield run
+    run.stop_soon()
 
 
 def _listening_sockets(port: int) -> int:
@@ -204,6 +243,27 @@ def test_embedded_defaults_serve_auth_and_process_uploads(embedded_system):
         assert flower.read() == b"OK"
 
 
+@pytest.mark.e2e
+def test_the_log_says_each_thing_once(embedded_system):
+    base, log, _flower_port = embedded_system
+    _request(f"{base}/api/auth/register/", {"email": "log@example.com", "password": "correct-horse-9"})
+    token = _request(f"{base}/api/auth/login/", {"email": "log@example.com", "password": "correct-horse-9"})[1]
+    uploaded = _upload(f"{base}/api/upload/", token["access"], "a.txt", b"a b c\n")
+    wait_until(lambda: _request(f"{base}/api/files/{uploaded['id']}/", token=token["access"])[1]["processed"])
+    time.sleep(1)  # the task logs its end after the commit, and a doubled line would follow it
+
+    output = log.read_text()
+
+    # This test's own task: the system is shared, other tests' tasks are in the log too.
+    succeeded = rf"task succeeded name=files.tasks.file_process_task id=(\S+) args=\[{uploaded['id']}\] in "
+    task_id = re.search(succeeded, output)[1]
+    assert output.count(task_id) == 1
+    assert "No hostname was supplied" not in output
+    assert not re.search(r"Listening at: +\(", output)
+    listening = output.index(f"Listening at: {base}")
+    assert output.index("Serving on") > listening
+
+
 def _health(base: str) -> int:
     try:
         return _request(f"{base}/health/")[0]
@@ -232,16 +292,17 @@ def test_a_busy_port_fails_at_once_and_says_which_and_what_to_do(make_run):
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("name", ["worker", "worker-default", "beat"])
-def test_a_killed_worker_or_beat_is_restarted_while_web_serves(make_run, name):
-    run = make_run()
+def test_a_killed_worker_or_beat_is_restarted_while_web_serves(supervised_system, name):
+    run = supervised_system
     old_pid = run.pid_of(name)
+    logged_before = len(run.output())
     statuses = []
 
     os.kill(old_pid, signal.SIGKILL)
     wait_until(lambda: statuses.append(_health(run.base)) or run.pid_of(name) != old_pid, timeout=30, interval=0.2)
 
     assert set(statuses) == {200}
-    assert f"{name} killed by SIGKILL; restarting it" in run.output()
+    assert f"{name} killed by SIGKILL; restarting it" in run.output()[logged_before:]
     new_pid = run.pid_of(name)
     if name.startswith("worker"):
         queue = "critical" if name == "worker" else "default"
@@ -252,8 +313,8 @@ def test_a_killed_worker_or_beat_is_restarted_while_web_serves(make_run, name):
 
 
 @pytest.mark.e2e
-def test_a_restarted_critical_worker_processes_uploads(make_run):
-    run = make_run()
+def test_a_restarted_critical_worker_processes_uploads(supervised_system):
+    run = supervised_system
     os.kill(run.pid_of("worker"), signal.SIGKILL)
     registered = _request(f"{run.base}/api/auth/register/", {"email": "k@example.com", "password": "correct-horse-9"})
     token = _request(f"{run.base}/api/auth/login/", {"email": "k@example.com", "password": "correct-horse-9"})[1]
@@ -283,7 +344,7 @@ def test_a_busy_flower_port_moves_flower_and_the_stack_runs(make_run):
             except OSError:
                 return False
 
-        assert wait_until(flower_answers, timeout=60, interval=0.5)
+        assert wait_until(flower_answers, timeout=60)
         assert _health(run.base) == 200
         assert f"Flower http://127.0.0.1:{moved}/" in run.output()
         for name in ("web", "worker", "worker-default", "beat"):
@@ -299,28 +360,9 @@ def test_ctrl_c_stops_every_process_quietly(make_run):
     code = run.interrupt()
 
     assert code == 0
-    time.sleep(1)
-    assert [pid for pid in processes if Path(f"/proc/{pid}").exists()] == []
+    # within a second: the processes SIGKILLed last may still be being reaped
+    assert wait_until(lambda: not [pid for pid in processes if Path(f"/proc/{pid}").exists()], timeout=1)
     tail = run.output().split("SIGINT received", 1)[1]
     assert "Traceback" not in tail
     assert "ERROR" not in tail
     assert "all processes stopped" in tail
-
-
-@pytest.mark.e2e
-def test_the_log_says_each_thing_once(embedded_system):
-    base, log, _flower_port = embedded_system
-    _request(f"{base}/api/auth/register/", {"email": "log@example.com", "password": "correct-horse-9"})
-    token = _request(f"{base}/api/auth/login/", {"email": "log@example.com", "password": "correct-horse-9"})[1]
-    uploaded = _upload(f"{base}/api/upload/", token["access"], "a.txt", b"a b c\n")
-    wait_until(lambda: _request(f"{base}/api/files/{uploaded['id']}/", token=token["access"])[1]["processed"])
-    time.sleep(1)
-
-    output = log.read_text()
-
-    task_id = re.search(r"task succeeded name=files.tasks.file_process_task id=(\S+) args=\[\d+\] in ", output)[1]
-    assert output.count(task_id) == 1
-    assert "No hostname was supplied" not in output
-    assert not re.search(r"Listening at: +\(", output)
-    listening = output.index(f"Listening at: {base}")
-    assert output.index("Serving on") > listening
