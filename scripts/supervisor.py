@@ -250,12 +250,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check-port", action="store_true", help="only check that PORT is free, then exit")
     args = parser.parse_args(argv)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    if args.check_port:
-        port = int(env.get("PORT") or 8000)
-        if port_is_free(port):
-            return 0
+    # Before anything is changed: on a busy port another run may own the metrics folder.
+    port = int(env.get("PORT") or 8000)
+    if not port_is_free(port):
         sys.stderr.write(busy_port_message(port) + "\n")
         return 1
+    if args.check_port:
+        return 0
     metrics_dir_reset(env)
     return Supervisor(args.procfile, env).run()
 

@@ -59,3 +59,22 @@ def test_metrics_folder_starts_empty_and_is_shared(tmp_path):
     path = metrics_dir_reset(env)
 
     assert (path, list(path.iterdir()), env["PROMETHEUS_MULTIPROC_DIR"]) == (stale.parent, [], str(stale.parent))
+
+
+def test_a_busy_port_leaves_the_running_systems_metrics_alone(tmp_path):
+    samples = tmp_path / "metrics" / "counter_123.db"
+    samples.parent.mkdir()
+    samples.write_bytes(b"the running system's samples")
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        env = dict(os.environ, PORT=str(listener.getsockname()[1]), VAR_DIR=str(tmp_path))
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+        finished = subprocess.run(
+            [sys.executable, "scripts/supervisor.py"], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60
+        )
+
+    assert finished.returncode == 1
+    assert f"Port {env['PORT']} on 127.0.0.1 is already in use" in finished.stderr
+    assert samples.read_bytes() == b"the running system's samples"
