@@ -6,8 +6,8 @@ The shape, measured on 2 cores (docs/benchmarks.md, "Server shape"):
 
 - One worker process per CPU (``WEB_CONCURRENCY``): Python runs one thread of a
   process at a time, so a process uses one core at most, and more processes
-  than cores only add context switches (4 workers served a cached list 15-20%
-  slower than 2, paired run by run).
+  than cores only add context switches (4 workers served a cached list slower
+  than 2, paired run by run).
 - Threads (``GUNICORN_THREADS``, 4) for requests that wait on PostgreSQL, Redis
   or a client's upload.
 - ``reuse_port``: each worker listens on its own socket and the kernel spreads new

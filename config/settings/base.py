@@ -105,8 +105,8 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Database --------------------------------------------------------------
-# Persistent connections: without them every request pays a new connection
-# (a list endpoint was measured 7x slower).
+# Persistent connections: without them every request pays a new connection,
+# several times the cost of a list request (docs/benchmarks.md).
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)

@@ -1,11 +1,11 @@
 """Input and output shapes of the files API."""
 
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.representation import DATETIME, rendered
 from files.models import File
 
 
@@ -21,18 +21,10 @@ class FileUploadInputSerializer(serializers.Serializer):
     file = NonEmptyFileField()
 
 
-def _datetime(value):
-    """As DRF's DateTimeField renders it: ISO 8601 in the current time zone, UTC as Z."""
-    if value is None:
-        return None
-    text = timezone.localtime(value).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
 class FileOutputSerializer(serializers.ModelSerializer):
     """The declared fields give the schema; ``to_representation`` builds the same
-    dict directly, because DRF's generic field walk was most of a list request's
-    time (measured: 20 rows, 17 of 24 ms)."""
+    dict directly (``config/representation.py``): DRF's generic field walk was most
+    of a list request's time (docs/benchmarks.md)."""
 
     file = serializers.SerializerMethodField(help_text="Download link (authenticated; served as an attachment).")
     thumbnail = serializers.SerializerMethodField(help_text="Thumbnail link for processed images, else null.")
@@ -95,8 +87,8 @@ class FileOutputSerializer(serializers.ModelSerializer):
             "result": instance.result,
             "error": instance.error,
             "thumbnail": self.get_thumbnail(instance),
-            "uploaded_at": _datetime(instance.uploaded_at),
-            "processing_started_at": _datetime(instance.processing_started_at),
-            "processed_at": _datetime(instance.processed_at),
+            "uploaded_at": rendered(DATETIME, instance.uploaded_at),
+            "processing_started_at": rendered(DATETIME, instance.processing_started_at),
+            "processed_at": rendered(DATETIME, instance.processed_at),
             "attempts": instance.attempts,
         }
