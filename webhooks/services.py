@@ -22,6 +22,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from config.errors import Conflict
+from config.representation import DATETIME, rendered
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, Endpoint, Event, EventType
 from webhooks.tasks import webhook_deliver_task
 from webhooks.transport import Outcome, post, secret_generate, signature, url_check
@@ -124,7 +125,7 @@ def event_body(event: Event) -> bytes:
         {
             "id": event.id,
             "type": event.type,
-            "timestamp": event.created_at.isoformat().replace("+00:00", "Z"),
+            "timestamp": rendered(DATETIME, event.created_at),
             "data": event.data,
         },
         ensure_ascii=False,
