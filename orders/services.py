@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import requests
 from django.conf import settings
@@ -17,7 +17,7 @@ from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
-from django.db.models import BigIntegerField, Case, Exists, F, OuterRef, ProtectedError, Q, Value, When, sql
+from django.db.models import BigIntegerField, Case, Exists, F, OuterRef, ProtectedError, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import User
@@ -155,27 +155,30 @@ def _order_write(*, user: User, total: Decimal, wanted: "OrderedDict[int, int]",
     statement with the three INSERTs and the UPDATE as data-modifying CTEs, so
     the row locks are held for one round trip instead of three and the model
     machinery of ``save()``/``bulk_create()`` is skipped (half the client CPU
-    of an order; figures in docs/benchmarks.md). The order's INSERT is
-    compiled by Django (defaults, ``auto_now`` fields). Like ``bulk_create`` it
+    of an order; figures in docs/benchmarks.md). The order's values are the
+    model's own (each field's ``pre_save`` and ``get_db_prep_save``, as Django's
+    INSERT takes them: defaults, ``auto_now`` times). Like ``bulk_create`` it
     sends no model signals: a new order has nothing cached, and the caller
     invalidates the product lists.
     """
     if connection.vendor != "postgresql":
         return _order_write_orm(user=user, total=total, wanted=wanted, products=products)
     order = Order(user=user, total_price=total)
-    insert = sql.InsertQuery(Order)
     fields = [f for f in Order._meta.local_concrete_fields if not f.primary_key]
-    insert.insert_values(fields, [order])
-    compiler = insert.get_compiler(connection=connection)
-    compiler.returning_fields = [Order._meta.pk]
-    ((order_sql, order_params),) = compiler.as_sql()
+    order_params = [f.get_db_prep_save(f.pre_save(order, add=True), connection) for f in fields]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(cast(str, f.column)) for f in fields)  # concrete fields have one
+    order_sql = (  # names from the model, values only through placeholders
+        f"INSERT INTO {quote(Order._meta.db_table)} ({columns}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(cast(str, Order._meta.pk.column))}"
+    )
     item_rows = ", ".join(["(%s::bigint, %s::text, %s::integer, %s::numeric)"] * len(wanted))
     item_params = [v for pk, quantity in wanted.items() for v in (pk, products[pk].name, quantity, products[pk].price)]
     cases = " ".join(["WHEN %s THEN %s"] * len(wanted))
     stock_params = [v for pk, quantity in wanted.items() for v in (pk, quantity)]
     event_params: list[Any] = [
         OrderEventType.CREATED.value,
-        order.created_at,  # set by the compiler above (auto_now_add)
+        order.created_at,  # set by its pre_save above (auto_now_add)
         json.dumps(_created_event_data(total=total, wanted=wanted, products=products), cls=DjangoJSONEncoder),
     ]
     with connection.cursor() as cursor:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from config.errors import PermissionDenied
 from orders.errors import InsufficientStock, InvalidTransition, ProductInUse
-from orders.models import Order, OrderItem, OrderStatus, Product, ShippingStatus
+from orders.models import Order, OrderEvent, OrderItem, OrderStatus, Product, ShippingStatus
 from orders.services import (
     OrderLineIn,
     _order_write,
@@ -210,14 +210,18 @@ def test_order_write_paths_write_the_same_rows(user, postgres):
         fields = [f.attname for f in Order._meta.concrete_fields if f.attname not in ("id", "created_at", "updated_at")]
         stored = Order.objects.filter(pk=order.pk)
         items = OrderItem.objects.filter(order=order).order_by("product_id")
+        created_at, updated_at = stored.values_list("created_at", "updated_at").get()
+        event = OrderEvent.objects.get(order=order)
         return (
             stored.values(*fields).get(),
             list(items.values_list("product_id", "product_name", "quantity", "price_at_purchase")),
-            stored.values_list("created_at", "updated_at").get() != (None, None),
+            (created_at is not None, updated_at >= created_at),
+            (event.type, event.data, event.created_at == created_at),
         )
 
     assert rows(single) == rows(orm)
     assert rows(single)[0]["total_price"] == total
+    assert rows(single)[2:] == ((True, True), ("created", rows(single)[3][1], True))
     assert dict(Product.objects.filter(pk__in=[a.pk, b.pk]).values_list("pk", "stock")) == {a.pk: 46, b.pk: 44}
     assert Order.objects.filter(pk=single.pk).exists()
 
