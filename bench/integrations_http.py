@@ -39,7 +39,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from _support import (
-    PRODUCTION_ENV,
     database_url,
     http_bench_environment,
     start_gunicorn,
@@ -48,6 +47,7 @@ from _support import (
     throwaway_postgres_database,
     wrk_rate,
 )
+from orders_http import project_env, purge  # the same server and broker set-up as the orders benchmark
 
 http_bench_environment()
 
@@ -57,8 +57,6 @@ PROFILE_ORDERS = int(os.environ.get("BENCH_PROFILE_ORDERS", 600))
 BATCH = 50
 PRODUCTS = 20
 FILES = 20
-ROOT = Path(__file__).resolve().parent.parent
-CELERY = str(Path(sys.executable).parent / "celery")
 
 # %(ids)s, %(token)s, %(keyed)s ("true": a new Idempotency-Key per request), %(run)s.
 LUA = """
@@ -85,28 +83,6 @@ request = function()
   return wrk.format(nil, nil, nil, '{"items": [' .. table.concat(lines, ",") .. ']}')
 end
 """
-
-
-def project_env(db_url: str, cache_url: str, scratch: Path) -> dict:
-    broker = os.environ.get("REDIS_URL") or os.environ.get("CELERY_BROKER_URL") or ""
-    if not broker.startswith("redis://"):
-        sys.exit("needs Redis as the broker: REDIS_URL=redis://...")
-    return {
-        **os.environ,
-        **PRODUCTION_ENV,
-        "DJANGO_SECRET_KEY": os.environ["DJANGO_SECRET_KEY"],
-        "DATABASE_URL": db_url,
-        "CACHE_URL": cache_url,
-        "CACHE_KEY_PREFIX": f"bench{os.getpid()}",
-        "CELERY_BROKER_URL": broker,
-        "DJANGO_MEDIA_ROOT": str(scratch / "media"),
-        "EMAIL_URL": f"filemail://{scratch / 'mail'}",
-        "PYTHONWARNINGS": "ignore",
-    }
-
-
-def purge(env: dict) -> None:
-    subprocess.run([CELERY, "-A", "config", "purge", "-f"], cwd=ROOT, env=env, capture_output=True, check=True)
 
 
 def order_script(scratch: Path, product_ids: list[int], token: str, *, keyed: bool) -> str:

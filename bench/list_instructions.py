@@ -28,17 +28,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 
-from _support import (
-    PRODUCTION_ENV,
-    database_url,
-    fill_reference_rows,
-    start_memcached,
-    throwaway_postgres_database,
-)
-from list_profile import LISTS, REFERENCE_PATH, caller
+from list_profile import LISTS, REFERENCE_PATH, caller, production_profile_with_memcached
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", 10))
 REFERENCE = "reference"
@@ -98,24 +90,14 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.db import connection
-    from list_ordinary import make_rows
-    from rest_framework_simplejwt.tokens import AccessToken
+    from list_ordinary import lists_database
 
-    from accounts.models import User
-
-    with throwaway_postgres_database("bench_list_instructions"):
-        user = User.objects.create(username="bench", email="bench@example.com")
-        make_rows(user)
-        fill_reference_rows(connection)
-        token = AccessToken.for_user(user)
-        token.set_exp(lifetime=timedelta(hours=1))
-        db_url = database_url(connection.settings_dict)
+    with lists_database("bench_list_instructions") as (token, db_url):
         env = {
             **os.environ,
             "DATABASE_URL": db_url,
             "REFERENCE_DATABASE_URL": db_url,
-            "BENCH_TOKEN": str(token),
+            "BENCH_TOKEN": token,
             "PYTHONWARNINGS": "ignore",
         }
         counts = {name: instructions(name, env) for name in [REFERENCE, *LISTS]}
@@ -138,13 +120,5 @@ if __name__ == "__main__":
     else:
         if shutil.which("valgrind") is None:
             sys.exit("needs valgrind (apt-get install valgrind)")
-        os.environ.update({**PRODUCTION_ENV, "DJANGO_SECRET_KEY": "bench-" + "k" * 60})
-        memcached, cache_url = start_memcached()
-        if not (cache_url or "").startswith("pymemcache"):
-            sys.exit("needs memcached (the binary, or CACHE_URL=pymemcache://...)")
-        os.environ.update({"CACHE_URL": cache_url, "CACHE_KEY_PREFIX": f"bench{os.getpid()}"})
-        try:
+        with production_profile_with_memcached():
             main()
-        finally:
-            if memcached is not None:
-                memcached.terminate()

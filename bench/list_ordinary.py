@@ -37,6 +37,8 @@ import statistics
 import sys
 import tempfile
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -101,6 +103,25 @@ def make_rows(user) -> None:
         )
         for line in (1, 2):
             Finding.objects.create(check_log=check, line=line, column=1, code="E501", message=f"line too long ({i})")
+
+
+@contextmanager
+def lists_database(name: str) -> Iterator[tuple[str, str]]:
+    """A throwaway database ``name`` with the rows of ``make_rows`` and the reference's
+    table, for the block: yields (a JWT of the rows' owner, valid an hour; the
+    database's URL). Django must be set up."""
+    from django.db import connection
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from accounts.models import User
+
+    with throwaway_postgres_database(name):
+        user = User.objects.create(username="bench", email="bench@example.com")
+        make_rows(user)
+        fill_reference_rows(connection)
+        token = AccessToken.for_user(user)
+        token.set_exp(lifetime=timedelta(hours=1))
+        yield str(token), database_url(connection.settings_dict)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -218,23 +239,14 @@ def main() -> None:
 
     django.setup()
     from django.db import connection
-    from rest_framework_simplejwt.tokens import AccessToken
 
-    from accounts.models import User
-
-    with throwaway_postgres_database("bench_list_ordinary"):
-        user = User.objects.create(username="bench", email="bench@example.com")
-        make_rows(user)
-        fill_reference_rows(connection)
-        token = AccessToken.for_user(user)
-        token.set_exp(lifetime=timedelta(hours=1))
-        db_url = database_url(connection.settings_dict)
+    with lists_database("bench_list_ordinary") as (token, db_url):
         connection.close()
         memcached, cache_url = start_memcached()
         if not (cache_url or "").startswith("pymemcache"):
             sys.exit("needs memcached (the binary, or CACHE_URL=pymemcache://...)")
         try:
-            reference, ours, cpu = measure(db_url, cache_url, str(token))
+            reference, ours, cpu = measure(db_url, cache_url, token)
         finally:
             if memcached is not None:
                 memcached.terminate()

@@ -36,10 +36,11 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from _support import PRODUCTION_ENV, database_url, fill_reference_rows, start_memcached, throwaway_postgres_database
+from _support import PRODUCTION_ENV, start_memcached
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 BATCHES = int(os.environ.get("BENCH_BATCHES", 7))
@@ -163,6 +164,22 @@ def breakdown(call, cpu: float) -> dict[str, float]:
     return {name: share / total * cpu for name, share in spent.items()}
 
 
+@contextmanager
+def production_profile_with_memcached() -> Iterator[None]:
+    """This process on the production profile (its settings before Django is set up)
+    and a memcached of its own (or CACHE_URL's), for the block."""
+    os.environ.update({**PRODUCTION_ENV, "DJANGO_SECRET_KEY": "bench-" + "k" * 60})
+    memcached, cache_url = start_memcached()
+    if not (cache_url or "").startswith("pymemcache"):
+        sys.exit("needs memcached (the binary, or CACHE_URL=pymemcache://...)")
+    os.environ.update({"CACHE_URL": cache_url, "CACHE_KEY_PREFIX": f"bench{os.getpid()}"})
+    try:
+        yield
+    finally:
+        if memcached is not None:
+            memcached.terminate()
+
+
 def main() -> None:
     import django
 
@@ -170,18 +187,9 @@ def main() -> None:
     from django.core.wsgi import get_wsgi_application
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-    from list_ordinary import make_rows
-    from rest_framework_simplejwt.tokens import AccessToken
+    from list_ordinary import lists_database
 
-    from accounts.models import User
-
-    with throwaway_postgres_database("bench_list_profile"):
-        user = User.objects.create(username="bench", email="bench@example.com")
-        make_rows(user)
-        fill_reference_rows(connection)
-        token = AccessToken.for_user(user)
-        token.set_exp(lifetime=timedelta(hours=1))
-        db_url = database_url(connection.settings_dict)
+    with lists_database("bench_list_profile") as (token, db_url):
         application = get_wsgi_application()
         calls = {name: caller(application, path, {"Authorization": f"Bearer {token}"}) for name, path in LISTS.items()}
         for name, call in calls.items():
@@ -225,13 +233,5 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--reference"]:
         reference_child()
     else:
-        os.environ.update({**PRODUCTION_ENV, "DJANGO_SECRET_KEY": "bench-" + "k" * 60})
-        memcached, cache_url = start_memcached()
-        if not (cache_url or "").startswith("pymemcache"):
-            sys.exit("needs memcached (the binary, or CACHE_URL=pymemcache://...)")
-        os.environ.update({"CACHE_URL": cache_url, "CACHE_KEY_PREFIX": f"bench{os.getpid()}"})
-        try:
+        with production_profile_with_memcached():
             main()
-        finally:
-            if memcached is not None:
-                memcached.terminate()
