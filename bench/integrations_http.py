@@ -29,25 +29,17 @@ import itertools
 import json
 import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
-from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 from _support import (
-    database_url,
     http_bench_environment,
     start_gunicorn,
-    start_memcached,
     stop,
-    throwaway_postgres_database,
     wrk_rate,
 )
-from orders_http import project_env, purge  # the same server and broker set-up as the orders benchmark
+from orders_http import project_env, purge, shop_database  # the same server and broker set-up as the orders benchmark
 
 http_bench_environment()
 
@@ -165,45 +157,28 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.db import connection
-    from rest_framework_simplejwt.tokens import AccessToken
 
-    from accounts.models import ApiKey, User
+    from accounts.models import ApiKey
     from config.models import IdempotencyKey
     from files.models import File
-    from orders.models import Order, Product
+    from orders.models import Order
 
-    with throwaway_postgres_database("bench_integrations_http"):
-        memcached, cache_url = start_memcached()
-        scratch = Path(tempfile.mkdtemp(prefix="bench_integrations_http"))
-        try:
-            if not (cache_url or "").startswith("pymemcache"):
-                sys.exit("needs memcached (the binary, or CACHE_URL=pymemcache://...)")
-            product_ids = [
-                Product.objects.create(name=f"Product {i}", price=Decimal("5.00") + i, stock=10**9).pk
-                for i in range(PRODUCTS)
-            ]
-            user = User.objects.create(username="bench", email="bench@example.com")
-            _, api_key = ApiKey.objects.create_key(user=user, name="bench")
-            for i in range(FILES):
-                File.objects.create(
-                    owner=user, file=f"uploads/bench-{i}.txt", original_name=f"заметки-{i}.txt", size=100 + i,
-                    sha256="0" * 64, content_type="text/plain", kind=File.Kind.TEXT,
-                )  # fmt: skip
-            token = AccessToken.for_user(user)
-            token.set_exp(lifetime=timedelta(hours=1))
-            db_url = database_url(connection.settings_dict)
-            connection.close()
-            rounds = measure(db_url, cache_url, str(token), api_key, product_ids, scratch)
-            counts = (Order.objects.count(), IdempotencyKey.objects.count())
-            # In-process: this process's settings (production profile), files under the scratch directory.
-            settings.MEDIA_ROOT = str(scratch / "media")
-            settings.ALLOWED_HOSTS = ["127.0.0.1"]
-            settings.SECURE_SSL_REDIRECT = False
-            cost = in_process(str(token), product_ids)
-        finally:
-            if memcached is not None:
-                memcached.terminate()
-            subprocess.run(["rm", "-rf", str(scratch)], check=False)
+    with shop_database("bench_integrations_http") as shop:
+        token, product_ids, scratch = shop.token, shop.product_ids, shop.scratch
+        _, api_key = ApiKey.objects.create_key(user=shop.user, name="bench")
+        for i in range(FILES):
+            File.objects.create(
+                owner=shop.user, file=f"uploads/bench-{i}.txt", original_name=f"заметки-{i}.txt", size=100 + i,
+                sha256="0" * 64, content_type="text/plain", kind=File.Kind.TEXT,
+            )  # fmt: skip
+        connection.close()
+        rounds = measure(shop.db_url, shop.cache_url, token, api_key, product_ids, scratch)
+        counts = (Order.objects.count(), IdempotencyKey.objects.count())
+        # In-process: this process's settings (production profile), files under the scratch directory.
+        settings.MEDIA_ROOT = str(scratch / "media")
+        settings.ALLOWED_HOSTS = ["127.0.0.1"]
+        settings.SECURE_SSL_REDIRECT = False
+        cost = in_process(token, product_ids)
 
     results = []
     for measured, reference, label, unit in (

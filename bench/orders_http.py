@@ -37,9 +37,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from _support import (
     PRODUCTION_ENV,
@@ -234,20 +238,32 @@ def profile_worker() -> dict[str, float]:
     return {name: seconds / len(ids) * 1000 for name, seconds in {"total": total, **parts}.items()}
 
 
-def main() -> None:
-    import django
+@dataclass
+class Shop:
+    """What ``shop_database`` made: a buyer, their JWT, the products, and where things are."""
 
-    django.setup()
-    from django.conf import settings
+    user: Any
+    token: str
+    product_ids: list[int]
+    db_url: str
+    cache_url: str
+    scratch: Path
+
+
+@contextmanager
+def shop_database(name: str) -> Iterator[Shop]:
+    """A throwaway database ``name`` with PRODUCTS products of endless stock, a buyer and
+    the reference's table, a memcached of its own and a scratch folder, for the block.
+    Django must be set up; the database connection is left open for more rows."""
     from django.db import connection
     from rest_framework_simplejwt.tokens import AccessToken
 
     from accounts.models import User
     from orders.models import Product
 
-    with throwaway_postgres_database("bench_orders_http"):
+    with throwaway_postgres_database(name):
         memcached, cache_url = start_memcached()
-        scratch = Path(tempfile.mkdtemp(prefix="bench_orders_http"))
+        scratch = Path(tempfile.mkdtemp(prefix=name))
         try:
             if not (cache_url or "").startswith("pymemcache"):
                 sys.exit("needs memcached (the binary, or CACHE_URL=pymemcache://...)")
@@ -259,22 +275,33 @@ def main() -> None:
             fill_reference_rows(connection)
             token = AccessToken.for_user(user)
             token.set_exp(lifetime=timedelta(hours=1))
-            db_url = database_url(connection.settings_dict)
-            connection.close()
-            http = measure_http(db_url, cache_url, str(token), product_ids, scratch)
-
-            # In-process: this process's settings, files under the scratch directory.
-            settings.MEDIA_ROOT = str(scratch / "media")
-            settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-            settings.EMAIL_FILE_PATH = str(scratch / "mail")
-            settings.ALLOWED_HOSTS = ["127.0.0.1"]
-            settings.CELERY_TASK_ALWAYS_EAGER = False
-            web_cpu = profile_web(str(token), product_ids)
-            worker_cpu = profile_worker()
+            yield Shop(user, str(token), product_ids, database_url(connection.settings_dict), cache_url, scratch)
         finally:
             if memcached is not None:
                 memcached.terminate()
             subprocess.run(["rm", "-rf", str(scratch)], check=False)
+
+
+def main() -> None:
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+
+    with shop_database("bench_orders_http") as shop:
+        token, product_ids, scratch = shop.token, shop.product_ids, shop.scratch
+        connection.close()
+        http = measure_http(shop.db_url, shop.cache_url, token, product_ids, scratch)
+
+        # In-process: this process's settings, files under the scratch directory.
+        settings.MEDIA_ROOT = str(scratch / "media")
+        settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+        settings.EMAIL_FILE_PATH = str(scratch / "mail")
+        settings.ALLOWED_HOSTS = ["127.0.0.1"]
+        settings.CELERY_TASK_ALWAYS_EAGER = False
+        web_cpu = profile_web(token, product_ids)
+        worker_cpu = profile_worker()
 
     results = []
     for phase, label in (("web", "web tier alone"), ("both", "with the worker")):
