@@ -66,7 +66,7 @@ class Check(models.Model):
     # Against the previous checked version of the file, fixed at check time (codecheck.review.findings_diff).
     new_findings = models.JSONField(default=list, blank=True)
     fixed_findings = models.JSONField(default=list, blank=True)
-    # Filled by codecheck.selectors.with_findings, in file order: rows with its FINDING_FIELDS.
+    # Annotated by codecheck.selectors, in file order: dicts of its FINDING_FIELDS.
     finding_list: list[Any]
     # The text flake8 read (codecheck.listing.source_text): the file page shows this
     # version even after the file was replaced and its bytes removed.

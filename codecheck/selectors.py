@@ -7,6 +7,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from codecheck.models import Check, CodeFile, Finding
+from config.child_rows import child_rows
 from config.errors import NotFound
 
 PENDING = (CodeFile.Status.NEW, CodeFile.Status.UPDATED)
@@ -30,32 +31,16 @@ def code_file_get(*, user, pk: int) -> CodeFile:
         raise NotFound(FILE_NOT_FOUND) from None
 
 
-def _with_file(qs: QuerySet[Check]) -> QuerySet[Check]:
-    """Checks with their file; ``with_findings`` reads their findings."""
-    return qs.select_related("file")
-
-
 # The columns of a finding that answers and pages show.
 FINDING_FIELDS = ("line", "column", "code", "message")
-# Built once: each page only adds its checks to it (a queryset is copied, never changed, by filter()).
-_FINDING_ROWS = Finding.objects.order_by("line", "column", "pk").values_list(
-    "check_log_id", *FINDING_FIELDS, named=True
+
+
+# Checks with their file and ``finding_list``: their findings in file order (flake8's
+# within a line and column), read in the checks' own query (config.child_rows). Built
+# once: a request only narrows it (filter() copies a queryset, never changes it).
+_CHECKS_WITH_FINDINGS = Check.objects.select_related("file").annotate(  # type: ignore[no-redef]  # Check declares it
+    finding_list=child_rows(Finding, "check_log", FINDING_FIELDS, order_by=("line", "column", "pk"))
 )
-
-
-def with_findings(checks: list[Check]) -> list[Check]:
-    """``checks``, each with ``finding_list``: its findings in file order, as rows with the
-    attributes ``FINDING_FIELDS``, from one query for all the checks, grouped here. A
-    prefetch would build a model instance and its bookkeeping per finding, most of the
-    CPU of a page of checks (docs/benchmarks.md)."""
-    by_id: dict[int, Check] = {}
-    for check in checks:
-        check.finding_list = []
-        by_id[check.pk] = check
-    if by_id:
-        for row in _FINDING_ROWS.filter(check_log_id__in=by_id):
-            by_id[row.check_log_id].finding_list.append(row)
-    return checks
 
 
 # What a list of checks shows of each check and its file (the API's answer and the page).
@@ -68,14 +53,14 @@ CHECK_LIST_COLUMNS = (
 
 def check_list(*, user, passed: bool | None = None, email_sent: bool | None = None) -> QuerySet[Check]:
     """Every check of the user's files, deleted files included (their history stays)."""
-    qs = Check.objects.filter(file__owner=user)
+    qs = _CHECKS_WITH_FINDINGS.filter(file__owner=user)
     if passed is not None:
         qs = qs.filter(passed=passed)
     if email_sent is not None:
         qs = qs.filter(email_sent=email_sent)
     # A list shows what CHECK_LIST_COLUMNS name: no sources (up to the upload limit
     # per check, read for nothing), and of the file only what identifies it.
-    return _with_file(qs).only(*CHECK_LIST_COLUMNS)
+    return qs.only(*CHECK_LIST_COLUMNS)
 
 
 CHECK_NOT_FOUND = "No such check: it does not exist or is not yours."
@@ -85,25 +70,24 @@ def check_get(*, user, pk: int) -> Check:
     """A check of one of the user's files (deleted ones included); staff may read any."""
     if not 0 < pk <= MAX_PK:
         raise NotFound(CHECK_NOT_FOUND)
-    qs = Check.objects.all() if user.is_staff else Check.objects.filter(file__owner=user)
+    qs = _CHECKS_WITH_FINDINGS if user.is_staff else _CHECKS_WITH_FINDINGS.filter(file__owner=user)
     try:
-        return with_findings([_with_file(qs).get(pk=pk)])[0]
+        return qs.get(pk=pk)
     except Check.DoesNotExist:
         raise NotFound(CHECK_NOT_FOUND) from None
 
 
 def check_with_findings(*, check_id: int) -> Check:
-    return with_findings([_with_file(Check.objects.filter(pk=check_id)).get()])[0]
+    return _CHECKS_WITH_FINDINGS.get(pk=check_id)
 
 
 def check_list_for_file(*, code_file: CodeFile) -> QuerySet[Check]:
-    return _with_file(code_file.checks.all())
+    return _CHECKS_WITH_FINDINGS.filter(file=code_file)
 
 
 def check_latest_for_file(*, code_file: CodeFile) -> Check | None:
     """The check of the file's highest checked version, its findings in file order."""
-    latest = check_list_for_file(code_file=code_file).order_by("-version").first()
-    return None if latest is None else with_findings([latest])[0]
+    return check_list_for_file(code_file=code_file).order_by("-version").first()
 
 
 def code_file_pending_qs(*, now=None) -> QuerySet[CodeFile]:

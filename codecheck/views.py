@@ -20,7 +20,6 @@ from codecheck.selectors import (
     check_list_for_file,
     code_file_get,
     code_file_list,
-    with_findings,
 )
 from codecheck.services import code_file_delete, code_file_overwrite, code_file_upload
 from config.errors import ApplicationError, NotFound
@@ -33,13 +32,6 @@ REFRESH_SECONDS = 2
 
 def _page(request, queryset, size: int = PAGE_SIZE):
     return Paginator(queryset, size).get_page(request.GET.get("page"))
-
-
-def _checks_page(request, checks, size: int = PAGE_SIZE):
-    """A page of checks, each with its findings (``with_findings``)."""
-    page = _page(request, checks, size)
-    page.object_list = with_findings(list(page.object_list))
-    return page
 
 
 def _form_error(request, form: UploadForm) -> None:
@@ -130,7 +122,7 @@ def file_detail(request, pk: int):
         "latest": latest,
         "waiting": waiting,
         "refresh_seconds": REFRESH_SECONDS,
-        "page": _checks_page(request, check_list_for_file(code_file=code_file).order_by("-version"), size=10),
+        "page": _page(request, check_list_for_file(code_file=code_file).order_by("-version"), size=10),
         "form": UploadForm(),
         # While waiting the page is fetched again and again: an earlier version's listing
         # (up to thousands of highlighted lines) is a link away instead.
@@ -156,5 +148,5 @@ def check_detail(request, pk: int):
 @login_required
 @require_GET
 def check_history(request):
-    page = _checks_page(request, check_list(user=request.user))
+    page = _page(request, check_list(user=request.user))
     return render(request, "codecheck/check_list.html", {"page": page})

@@ -6,7 +6,6 @@ Django's paginator asks for a ``COUNT(*)`` first and then for the rows, two roun
 trips to PostgreSQL for every list request (docs/benchmarks.md, "The ordinary path").
 """
 
-from collections.abc import Callable
 from typing import TypeGuard
 
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger
@@ -92,16 +91,10 @@ class PageNumberPagination(pagination.PageNumberPagination):
         return parameters
 
 
-def paginated_response(
-    view: APIView, request: Request, queryset, serializer_class, *, rows: Callable[[list], object] | None = None
-) -> Response:
+def paginated_response(view: APIView, request: Request, queryset, serializer_class) -> Response:
     """One page of ``queryset``, rendered by ``serializer_class`` in the shape of the
     view's pagination class (``count``, ``next``, ``previous``, ``results``). Works for
-    an ``APIView`` that names a ``pagination_class`` and a ``GenericAPIView`` alike.
-    ``rows``, if given, is called with the page's rows before they are rendered: to
-    read what they show of other tables for the whole page at once."""
+    an ``APIView`` that names a ``pagination_class`` and a ``GenericAPIView`` alike."""
     paginator = view.pagination_class()  # type: ignore[attr-defined]
     page = paginator.paginate_queryset(queryset, request, view=view)
-    if rows is not None and page is not None:
-        rows(page)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)

@@ -79,7 +79,7 @@ class Order(models.Model):
     # Last time the shipping call was requested or attempted; the sweeper re-drives idle ones.
     shipping_updated_at = models.DateTimeField(null=True, blank=True)
     shipping_error = models.TextField(blank=True)
-    # Filled by orders.selectors.with_lines: rows of its ITEM_FIELDS and ATTEMPT_FIELDS.
+    # Annotated by orders.selectors: rows of its ITEM_FIELDS and ATTEMPT_FIELDS.
     item_list: list[dict[str, Any]]
     attempt_list: list[dict[str, Any]]
 

@@ -4,6 +4,7 @@ import django_filters
 from django.db.models import QuerySet
 
 from accounts.models import User
+from config.child_rows import child_rows
 from config.filters import IntegerFilter, StrictFilterSet
 from orders.models import Category, Order, OrderEvent, OrderItem, OrderStatus, Product, ShippingAttempt, ShippingStatus
 
@@ -34,37 +35,28 @@ def product_list() -> QuerySet[Product]:
 
 
 # The columns of a line and of a shipping attempt that an order's answer shows.
-ITEM_FIELDS = ("order_id", "product_id", "product_name", "quantity", "price_at_purchase")
-ATTEMPT_FIELDS = ("order_id", "number", "attempted_at", "succeeded", "status_code", "error", "duration_ms")
-# Built once: each page only adds its orders to them (a queryset is copied, never changed, by filter()).
-_ITEM_ROWS = OrderItem.objects.order_by("pk").values(*ITEM_FIELDS)
-_ATTEMPT_ROWS = ShippingAttempt.objects.order_by("number").values(*ATTEMPT_FIELDS)
+ITEM_FIELDS = ("product_id", "product_name", "quantity", "price_at_purchase")
+ATTEMPT_FIELDS = ("number", "attempted_at", "succeeded", "status_code", "error", "duration_ms")
 
 
-def with_lines(orders: list[Order]) -> list[Order]:
-    """``orders``, each with ``item_list`` (its lines) and ``attempt_list`` (its shipping
-    attempts) as lists of dicts of ``ITEM_FIELDS`` and ``ATTEMPT_FIELDS``: one query per
-    relation for all the orders, rows grouped here. A prefetch would build a model
-    instance and its bookkeeping per row, most of the CPU of a page (docs/benchmarks.md)."""
-    by_id: dict[int, Order] = {}
-    for order in orders:
-        order.item_list, order.attempt_list = [], []
-        by_id[order.pk] = order
-    if by_id:
-        for item in _ITEM_ROWS.filter(order_id__in=by_id):
-            by_id[item["order_id"]].item_list.append(item)
-        for attempt in _ATTEMPT_ROWS.filter(order_id__in=by_id):
-            by_id[attempt["order_id"]].attempt_list.append(attempt)
-    return orders
+# Orders, each with ``item_list`` (its lines, in the order they were written) and
+# ``attempt_list`` (its shipping attempts, first first), read in the orders' own query
+# (config.child_rows). Built once: a request only narrows it (filter() copies a
+# queryset, never changes it), so the subqueries are not built and resolved anew.
+_ORDERS_WITH_LINES = Order.objects.annotate(  # type: ignore[no-redef]  # Order declares them for their readers
+    item_list=child_rows(OrderItem, "order", ITEM_FIELDS),
+    attempt_list=child_rows(ShippingAttempt, "order", ATTEMPT_FIELDS, order_by=("number",)),
+)
 
 
 def order_list(*, user: User) -> QuerySet[Order]:
-    """The user's own orders, newest first; ``with_lines`` reads the lines of a page."""
-    return Order.objects.filter(user=user)
+    """The user's own orders, newest first, with their lines."""
+    return _ORDERS_WITH_LINES.filter(user=user)
 
 
 def order_list_all() -> QuerySet[Order]:
-    return Order.objects.all()
+    """Every order, newest first, with its lines."""
+    return _ORDERS_WITH_LINES.all()
 
 
 def order_visible(*, user: User, order_id: int) -> bool:
@@ -76,7 +68,7 @@ def order_visible(*, user: User, order_id: int) -> bool:
 
 
 def order_get(*, order_id: int) -> Order:
-    return with_lines([Order.objects.get(pk=order_id)])[0]
+    return _ORDERS_WITH_LINES.get(pk=order_id)
 
 
 def order_events(*, order_id: int) -> QuerySet[OrderEvent]:

@@ -82,7 +82,7 @@ class CheckOutputSerializer(serializers.ModelSerializer):
             "error": instance.error,
             "findings_count": instance.findings_count,
             "findings": [
-                {"line": f.line, "column": f.column, "code": f.code, "message": f.message}
+                {"line": f["line"], "column": f["column"], "code": f["code"], "message": f["message"]}
                 for f in instance.finding_list
             ],
             "new_findings": instance.new_findings,

@@ -22,7 +22,6 @@ from codecheck.selectors import (
     check_list_for_file,
     code_file_get,
     code_file_list,
-    with_findings,
 )
 from codecheck.services import code_file_delete, code_file_overwrite, code_file_upload
 from config.pagination import PageNumberPagination, paginated_response
@@ -95,9 +94,7 @@ class FileChecksApi(APIView):
     @extend_schema(responses={200: CheckOutputSerializer(many=True)}, tags=["codecheck"])
     def get(self, request: Request, pk: int) -> Response:
         code_file = code_file_get(user=request.user, pk=pk)
-        return paginated_response(
-            self, request, check_list_for_file(code_file=code_file), CheckOutputSerializer, rows=with_findings
-        )
+        return paginated_response(self, request, check_list_for_file(code_file=code_file), CheckOutputSerializer)
 
 
 class CheckListApi(APIView):
@@ -118,7 +115,7 @@ class CheckListApi(APIView):
         filters = CheckFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         checks = check_list(user=request.user, **filters.validated_data)
-        return paginated_response(self, request, checks, CheckOutputSerializer, rows=with_findings)
+        return paginated_response(self, request, checks, CheckOutputSerializer)
 
 
 class SarifRenderer(JSONRenderer):
@@ -148,9 +145,7 @@ class CheckSarifApi(APIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         check = check_get(user=request.user, pk=pk)
-        findings = [
-            finding_dict(line=f.line, column=f.column, code=f.code, message=f.message) for f in check.finding_list
-        ]
+        findings = [finding_dict(**finding) for finding in check.finding_list]
         return Response(check_sarif(file_name=check.file.name, findings=findings))
 
     def handle_exception(self, exc: Exception) -> Response:

@@ -37,7 +37,6 @@ from orders.selectors import (
     order_list_all,
     order_visible,
     product_list,
-    with_lines,
 )
 from orders.services import order_create, order_status_change, product_create, product_delete, product_update
 
@@ -153,7 +152,7 @@ class OrderListApi(GenericAPIView):
     @extend_schema(responses={200: OrderOutputSerializer(many=True)}, tags=["orders"])
     def get(self, request: Request) -> Response:
         """The current user's orders, newest first."""
-        return paginated_response(self, request, self.get_queryset(), OrderOutputSerializer, rows=with_lines)
+        return paginated_response(self, request, self.get_queryset(), OrderOutputSerializer)
 
     @extend_schema(
         request=OrderCreateInputSerializer,
@@ -280,6 +279,4 @@ class AdminOrderListApi(GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         """All orders, filtered by status and user id (admins only)."""
-        return paginated_response(
-            self, request, self.filter_queryset(self.get_queryset()), OrderOutputSerializer, rows=with_lines
-        )
+        return paginated_response(self, request, self.filter_queryset(self.get_queryset()), OrderOutputSerializer)
