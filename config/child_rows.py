@@ -4,14 +4,20 @@ An order answers with its lines and shipping attempts, a check with its findings
 Read as separate queries, a page of 20 orders costs three round trips to the
 database and three ORM queries built, compiled and read. ``child_rows`` makes it
 one: the page's query carries, for each row, a correlated subquery that folds the
-row's children into one JSON array (``JSONB_AGG(JSONB_BUILD_OBJECT(...))`` on
-PostgreSQL, ``JSON_GROUP_ARRAY(JSON_OBJECT(...))`` on SQLite; Django's own
-``JSONObject`` writes the objects). The annotation reads back as the rows a
-``values()`` query of the children would give: each field in its Python type
-(its model field's ``to_python``: ``Decimal``, aware ``datetime``, ``bool``), in
-``order_by`` order, ``[]`` for a row without children.
+row's children into one JSON array:
 
-    Order.objects.annotate(item_list=child_rows(OrderItem, "order", ("product_name", "quantity"), order_by=("id",)))
+    (SELECT JSON_AGG(JSON_BUILD_OBJECT('quantity', child."quantity", ...))::text
+       FROM "orders_orderitem" child WHERE child."order_id" = "orders_order"."id")
+
+(``JSON_GROUP_ARRAY(JSON_OBJECT(...))`` on SQLite). The statement is written from
+the child model's metadata when the page's query is compiled: an ORM subquery
+(``Subquery`` of an aggregate over ``JSONObject``) builds the same SQL, but compiling
+it on every request costs more than the round trips it saves. The annotation reads
+back as the rows a ``values()`` query of the children would give: each field in its
+Python type (its model field's ``to_python``: ``Decimal``, aware ``datetime``,
+``bool``), in ``order_by`` order, ``[]`` for a row without children.
+
+    Order.objects.annotate(item_list=child_rows(OrderItem, "order", ("product_name", "quantity")))
 """
 
 import json
@@ -21,9 +27,8 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-from django.db import models
-from django.db.models import Aggregate, OuterRef, Subquery
-from django.db.models.functions import JSONObject
+from django.db import NotSupportedError, models
+from django.db.models import F, Func
 
 # The JSON of these fields reads back as what their model field holds; the other
 # supported fields need their model field's ``to_python`` (Decimal, datetime, bool).
@@ -31,18 +36,8 @@ _AS_JSON = (models.CharField, models.TextField, models.IntegerField, models.Auto
 _CONVERTED = (models.DecimalField, models.DateTimeField, models.BooleanField)
 
 
-class _JSONArray(Aggregate):
-    """The aggregated values as one JSON array (in no particular order)."""
-
-    function = "JSONB_AGG"
-    output_field = models.JSONField()
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return super().as_sql(compiler, connection, function="JSON_GROUP_ARRAY", **extra_context)
-
-
 class _ChildRowsField(models.Field):
-    """Reads ``_JSONArray``'s text back as the children's rows."""
+    """Reads the subquery's JSON text back as the children's rows."""
 
     def __init__(self, model: type[models.Model], names: Sequence[str], order_by: Sequence[str]) -> None:
         super().__init__()
@@ -57,7 +52,7 @@ class _ChildRowsField(models.Field):
                 raise TypeError(f"child_rows cannot read {type(field).__name__} {model.__name__}.{name} from JSON")
 
     def from_db_value(self, value: str | None, expression, connection) -> list[dict[str, Any]]:
-        if value is None:  # no children: the subquery has no group, so no row
+        if value is None:  # no children (PostgreSQL's aggregate of no rows is NULL)
             return []
         rows = json.loads(value, parse_float=Decimal)  # money keeps its digits, never a float
         for row in rows:
@@ -83,19 +78,46 @@ def _aware_datetime(text: str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+class _ChildRows(Func):
+    """The correlated subquery of the module's docstring; its one source is the parent's key."""
+
+    def __init__(self, model: type[models.Model], link: str, names: Sequence[str], order_by: Sequence[str]) -> None:
+        super().__init__(F("pk"), output_field=_ChildRowsField(model, names, order_by))
+        self.table = model._meta.db_table
+        self.link_column = model._meta.get_field(link).column
+        self.columns = []
+        # Each key is a field's name (get_field refuses anything else), so a Python
+        # identifier, written into the SQL as a literal.
+        for name in (*names, *(name for name in order_by if name not in names)):
+            self.columns.append((name, model._meta.get_field(name).column))
+
+    def _subquery(self, compiler, connection, *, array: str, obj: str, suffix: str = ""):
+        parent_key, params = compiler.compile(self.source_expressions[0])
+        quote = connection.ops.quote_name
+        pairs = ", ".join(f"'{name}', child.{quote(column)}" for name, column in self.columns)
+        # Names come from the model's metadata and the parent's key is compiled by
+        # Django: nothing here comes from a request.
+        table, link = quote(self.table), quote(self.link_column)
+        sql = f"(SELECT {array}({obj}({pairs})){suffix} FROM {table} child WHERE child.{link} = {parent_key})"  # noqa: S608
+        return sql, params
+
+    def as_sql(self, compiler, connection, **extra_context):
+        raise NotSupportedError(f"child_rows has no SQL for {connection.vendor}")
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        # json, not jsonb: cheaper to build and keeps the keys in order; as text, so
+        # that psycopg hands it over unparsed and money is read as Decimal, not float.
+        return self._subquery(compiler, connection, array="JSON_AGG", obj="JSON_BUILD_OBJECT", suffix="::text")
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self._subquery(compiler, connection, array="JSON_GROUP_ARRAY", obj="JSON_OBJECT")
+
+
 def child_rows(
     model: type[models.Model], link: str, fields: Sequence[str], *, order_by: Sequence[str] = ("pk",)
-) -> Subquery:
+) -> Func:
     """An annotation: the rows of ``model`` whose foreign key ``link`` points at the
-    annotated row, as dicts of ``fields`` (and of the ``order_by`` fields), sorted by
-    ``order_by`` (field names; ``pk`` reads as ``id``)."""
+    annotated row, as dicts of ``fields``, sorted by ``order_by`` (field names; ``pk``
+    reads as the primary key's name)."""
     order_by = tuple(model._meta.pk.name if name == "pk" else name for name in order_by)
-    names = (*fields, *(name for name in order_by if name not in fields))
-    rows = (
-        model._default_manager.filter(**{link: OuterRef("pk")})
-        .order_by()
-        .values(link)
-        .annotate(rows=_JSONArray(JSONObject(**{name: name for name in names})))
-        .values("rows")
-    )
-    return Subquery(rows, output_field=_ChildRowsField(model, fields, order_by))
+    return _ChildRows(model, link, fields, order_by)
