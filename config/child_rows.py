@@ -84,12 +84,10 @@ class _ChildRows(Func):
     def __init__(self, model: type[models.Model], link: str, names: Sequence[str], order_by: Sequence[str]) -> None:
         super().__init__(F("pk"), output_field=_ChildRowsField(model, names, order_by))
         self.table = model._meta.db_table
-        self.link_column = model._meta.get_field(link).column
-        self.columns = []
+        self.link_column = _column(model, link)
         # Each key is a field's name (get_field refuses anything else), so a Python
         # identifier, written into the SQL as a literal.
-        for name in (*names, *(name for name in order_by if name not in names)):
-            self.columns.append((name, model._meta.get_field(name).column))
+        self.columns = [(name, _column(model, name)) for name in (*names, *(n for n in order_by if n not in names))]
 
     def _subquery(self, compiler, connection, *, array: str, obj: str, suffix: str = ""):
         parent_key, params = compiler.compile(self.source_expressions[0])
@@ -111,6 +109,13 @@ class _ChildRows(Func):
 
     def as_sqlite(self, compiler, connection, **extra_context):
         return self._subquery(compiler, connection, array="JSON_GROUP_ARRAY", obj="JSON_OBJECT")
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or field.column is None:
+        raise TypeError(f"child_rows: {model.__name__}.{name} is not a column")
+    return field.column
 
 
 def child_rows(
