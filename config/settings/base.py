@@ -115,6 +115,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend whose health check looks at the socket instead of sending
     # SELECT 1 before every request (config/postgresql/base.py).
     DATABASES["default"]["ENGINE"] = "config.postgresql"
+    # Parameters bound by the server, so that psycopg prepares a statement the
+    # connection runs again and again (from its fifth run): PostgreSQL then skips
+    # planning it, most of its CPU for a page with its children (docs/benchmarks.md).
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers take the lock at BEGIN and wait for it, so concurrent writes queue
     # instead of failing with "database is locked".
