@@ -1,6 +1,7 @@
 """codecheck models: uploaded Python files, every check of every version, and its findings."""
 
 import uuid
+from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
@@ -66,7 +67,10 @@ class Check(models.Model):
     # Against the previous checked version of the file, fixed at check time (codecheck.review.findings_diff).
     new_findings = models.JSONField(default=list, blank=True)
     fixed_findings = models.JSONField(default=list, blank=True)
-    # Annotated by codecheck.selectors, in file order: dicts of its FINDING_FIELDS.
+    # Annotated by codecheck.selectors: what answers show of the file, and the
+    # findings in file order as dicts of its FINDING_FIELDS.
+    file_name: str
+    file_deleted_at: datetime | None
     finding_list: list[Any]
     # The text flake8 read (codecheck.listing.source_text): the file page shows this
     # version even after the file was replaced and its bytes removed.

@@ -35,19 +35,22 @@ def code_file_get(*, user, pk: int) -> CodeFile:
 FINDING_FIELDS = ("line", "column", "code", "message")
 
 
-# Checks with their file and ``finding_list``: their findings in file order (flake8's
-# within a line and column), read in the checks' own query (config.child_rows). Built
-# once: a request only narrows it (filter() copies a queryset, never changes it).
-_CHECKS_WITH_FINDINGS = Check.objects.select_related("file").annotate(  # type: ignore[no-redef]  # Check declares it
-    finding_list=child_rows(Finding, "check_log", FINDING_FIELDS, order_by=("line", "column", "pk"))
+# Checks with what their answers show of their file (``file_name``, ``file_deleted_at``:
+# two columns of a join, not a second model instance per row) and ``finding_list``:
+# their findings in file order (flake8's within a line and column), read in the checks'
+# own query (config.child_rows). Built once: a request only narrows it (filter() copies
+# a queryset, never changes it).
+_CHECKS_WITH_FINDINGS = Check.objects.annotate(  # type: ignore[no-redef]  # Check declares them
+    file_name=F("file__name"),
+    file_deleted_at=F("file__deleted_at"),
+    finding_list=child_rows(Finding, "check_log", FINDING_FIELDS, order_by=("line", "column", "pk")),
 )
 
 
-# What a list of checks shows of each check and its file (the API's answer and the page).
+# What a list of checks shows of each check (the API's answer and the page).
 CHECK_LIST_COLUMNS = (
     *("id", "file", "version", "passed", "error", "findings_count", "new_findings", "fixed_findings"),
     *("started_at", "finished_at", "created_at", "email_sent", "email_sent_at", "email_error"),
-    *("file__name", "file__deleted_at"),
 )
 
 
@@ -59,7 +62,7 @@ def check_list(*, user, passed: bool | None = None, email_sent: bool | None = No
     if email_sent is not None:
         qs = qs.filter(email_sent=email_sent)
     # A list shows what CHECK_LIST_COLUMNS name: no sources (up to the upload limit
-    # per check, read for nothing), and of the file only what identifies it.
+    # per check, read for nothing).
     return qs.only(*CHECK_LIST_COLUMNS)
 
 

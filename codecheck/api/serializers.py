@@ -73,10 +73,13 @@ class CheckOutputSerializer(serializers.ModelSerializer):
 
     def to_representation(self, instance: Check) -> dict:
         # The declared fields give the schema; this builds the same dict (config/representation.py).
-        file = instance.file
         return {
             "id": instance.pk,
-            "file": {"id": file.pk, "name": file.name, "deleted": file.is_deleted},
+            "file": {
+                "id": instance.file_id,
+                "name": instance.file_name,
+                "deleted": instance.file_deleted_at is not None,
+            },
             "version": instance.version,
             "passed": instance.passed,
             "error": instance.error,

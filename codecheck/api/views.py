@@ -146,7 +146,7 @@ class CheckSarifApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         check = check_get(user=request.user, pk=pk)
         findings = [finding_dict(**finding) for finding in check.finding_list]
-        return Response(check_sarif(file_name=check.file.name, findings=findings))
+        return Response(check_sarif(file_name=check.file_name, findings=findings))
 
     def handle_exception(self, exc: Exception) -> Response:
         # Errors keep DRF's JSON body and say so in their content type.
