@@ -34,6 +34,9 @@ from django.db.models import F, Func
 # supported fields need their model field's ``to_python`` (Decimal, datetime, bool).
 _AS_JSON = (models.CharField, models.TextField, models.IntegerField, models.AutoField, models.ForeignKey)
 _CONVERTED = (models.DecimalField, models.DateTimeField, models.BooleanField)
+# Money keeps its digits, never through a float. One decoder: json.loads with an
+# option builds a new one per call.
+_DECODER = json.JSONDecoder(parse_float=Decimal)
 
 
 class _ChildRowsField(models.Field):
@@ -54,7 +57,7 @@ class _ChildRowsField(models.Field):
     def from_db_value(self, value: str | None, expression, connection) -> list[dict[str, Any]]:
         if value is None:  # no children (PostgreSQL's aggregate of no rows is NULL)
             return []
-        rows = json.loads(value, parse_float=Decimal)  # money keeps its digits, never a float
+        rows = _DECODER.decode(value)
         for row in rows:
             for name, convert in self.converters:
                 if row[name] is not None:
