@@ -234,6 +234,7 @@ def test_file_checks_lists_the_history_newest_first(auth_client, user):
     ("query", "expected"),
     [
         ({}, ["sent_failed", "unsent_passed"]),
+        ({"page_size": "5", "unknown": "1"}, ["sent_failed", "unsent_passed"]),  # names no filter
         ({"passed": "true"}, ["unsent_passed"]),
         ({"passed": "false"}, ["sent_failed"]),
         ({"email_sent": "true"}, ["sent_failed"]),
