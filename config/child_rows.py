@@ -25,14 +25,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 from django.db import NotSupportedError, models
 from django.db.models import F, Func
 
 # The JSON of these fields reads back as what their model field holds; the other
 # supported fields need their model field's ``to_python`` (Decimal, datetime, bool).
-_AS_JSON = (models.CharField, models.TextField, models.IntegerField, models.AutoField, models.ForeignKey)
+_AS_JSON = (models.CharField, models.TextField, models.IntegerField, models.ForeignKey)
 _CONVERTED = (models.DecimalField, models.DateTimeField, models.BooleanField)
 # Money keeps its digits, never through a float. One decoder: json.loads with an
 # option builds a new one per call.
@@ -42,17 +42,11 @@ _DECODER = json.JSONDecoder(parse_float=Decimal)
 class _ChildRowsField(models.Field):
     """Reads the subquery's JSON text back as the children's rows."""
 
-    def __init__(self, model: type[models.Model], names: Sequence[str], order_by: Sequence[str]) -> None:
+    def __init__(self, converters: list[tuple[str, Any]], order_by: Sequence[str], sort_only: Sequence[str]) -> None:
         super().__init__()
+        self.converters = converters
         self.sort_key = itemgetter(*order_by)
-        self.sort_only = tuple(name for name in order_by if name not in names)
-        self.converters: list[tuple[str, Any]] = []
-        for name in {*names, *order_by}:
-            field = model._meta.get_field(name)
-            if isinstance(field, _CONVERTED):
-                self.converters.append((name, _converter(field)))
-            elif not isinstance(field, _AS_JSON):
-                raise TypeError(f"child_rows cannot read {type(field).__name__} {model.__name__}.{name} from JSON")
+        self.sort_only = tuple(sort_only)
 
     def from_db_value(self, value: str | None, expression, connection) -> list[dict[str, Any]]:
         if value is None:  # no children (PostgreSQL's aggregate of no rows is NULL)
@@ -69,12 +63,6 @@ class _ChildRowsField(models.Field):
         return rows
 
 
-def _converter(field: models.Field):
-    if isinstance(field, models.DateTimeField):
-        return _aware_datetime
-    return field.to_python
-
-
 def _aware_datetime(text: str) -> datetime:
     """PostgreSQL writes a timestamp with its offset; SQLite stores it naive, in UTC."""
     moment = datetime.fromisoformat(text)
@@ -84,13 +72,11 @@ def _aware_datetime(text: str) -> datetime:
 class _ChildRows(Func):
     """The correlated subquery of the module's docstring; its one source is the parent's key."""
 
-    def __init__(self, model: type[models.Model], link: str, names: Sequence[str], order_by: Sequence[str]) -> None:
-        super().__init__(F("pk"), output_field=_ChildRowsField(model, names, order_by))
-        self.table = model._meta.db_table
-        self.link_column = _column(model, link)
-        # Each key is a field's name (get_field refuses anything else), so a Python
-        # identifier, written into the SQL as a literal.
-        self.columns = [(name, _column(model, name)) for name in (*names, *(n for n in order_by if n not in names))]
+    def __init__(self, table: str, link_column: str, columns: list[tuple[str, str]], output_field: _ChildRowsField):
+        super().__init__(F("pk"), output_field=output_field)
+        self.table = table
+        self.link_column = link_column
+        self.columns = columns  # (JSON key, column)
 
     def _subquery(self, compiler, connection, *, array: str, obj: str, suffix: str = ""):
         parent_key, params = compiler.compile(self.source_expressions[0])
@@ -114,11 +100,11 @@ class _ChildRows(Func):
         return self._subquery(compiler, connection, array="JSON_GROUP_ARRAY", obj="JSON_OBJECT")
 
 
-def _column(model: type[models.Model], name: str) -> str:
+def _column_field(model: type[models.Model], name: str) -> models.Field:
     field = model._meta.get_field(name)
     if not isinstance(field, models.Field) or field.column is None:
         raise TypeError(f"child_rows: {model.__name__}.{name} is not a column")
-    return field.column
+    return field
 
 
 def child_rows(
@@ -128,4 +114,19 @@ def child_rows(
     annotated row, as dicts of ``fields``, sorted by ``order_by`` (field names; ``pk``
     reads as the primary key's name)."""
     order_by = tuple(model._meta.pk.name if name == "pk" else name for name in order_by)
-    return _ChildRows(model, link, fields, order_by)
+    sort_only = [name for name in order_by if name not in fields]
+    columns: list[tuple[str, str]] = []
+    converters: list[tuple[str, Any]] = []
+    # Each key is a field's name (get_field refuses anything else), so a Python
+    # identifier, written into the SQL as a literal.
+    for name in (*fields, *sort_only):
+        field = _column_field(model, name)
+        columns.append((name, cast(str, field.column)))
+        if isinstance(field, models.DateTimeField):
+            converters.append((name, _aware_datetime))
+        elif isinstance(field, _CONVERTED):
+            converters.append((name, field.to_python))
+        elif not isinstance(field, _AS_JSON):
+            raise TypeError(f"child_rows cannot read {type(field).__name__} {model.__name__}.{name} from JSON")
+    link_column = cast(str, _column_field(model, link).column)
+    return _ChildRows(model._meta.db_table, link_column, columns, _ChildRowsField(converters, order_by, sort_only))

@@ -26,12 +26,9 @@ _USABLE_STATUSES = (TransactionStatus.IDLE, TransactionStatus.INTRANS)
 
 def _readable(fd: int) -> bool:
     """Whether data, the end of the stream or an error waits on the socket, without waiting."""
-    if hasattr(select, "poll"):
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        return bool(poller.poll(0))
-    readable, _, failed = select.select([fd], [], [fd], 0)  # Windows has no poll
-    return bool(readable or failed)
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
