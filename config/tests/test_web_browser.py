@@ -162,6 +162,8 @@ def test_staff_follows_the_home_page_to_flower(browser, live_server, flower, sho
 )
 def test_browsable_api_form_uploads_a_file(browser, live_server, user, shots: Path, url_name, sample, status):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.webdriver.support.wait import WebDriverWait
 
     browser.get(f"{live_server.url}{reverse('accounts:login')}?next={reverse(url_name)}")
     browser.find_element(By.NAME, "username").send_keys(user.email)
@@ -170,7 +172,10 @@ def test_browsable_api_form_uploads_a_file(browser, live_server, user, shots: Pa
     browser.find_element(By.CSS_SELECTOR, "#post-object-form input[type=file]").send_keys(
         str(BASE_DIR / "samples" / sample)
     )
-    browser.find_element(By.CSS_SELECTOR, "#post-object-form button").click()
+    submit = browser.find_element(By.CSS_SELECTOR, "#post-object-form button")
+    submit.click()
+    # The form's page has a .response-info too: read the answer's once the form's page is gone.
+    WebDriverWait(browser, 30).until(staleness_of(submit))
     answer = browser.find_element(By.CSS_SELECTOR, ".response-info").text
     browser.save_screenshot(str(shots / f"30-{sample}-uploaded.png"))
     next_upload = browser.find_elements(By.CSS_SELECTOR, "#post-object-form input[type=file]")
