@@ -1,15 +1,18 @@
 """config.postgresql: the health check sees a healthy and a terminated connection
-without a round trip, and agrees with Django's own SELECT 1 (real PostgreSQL)."""
+without a round trip, and agrees with Django's own SELECT 1; timestamps read as
+PostgreSQL itself writes them (real PostgreSQL)."""
 
+from datetime import UTC, datetime
 from http import HTTPStatus
 
 import psycopg
+import psycopg.types.datetime
 import pytest
 from django.db import close_old_connections, connections
 from django.db.backends.postgresql.base import DatabaseWrapper as StockDatabaseWrapper
 from django.urls import reverse
 
-from config.postgresql.base import DatabaseWrapper
+from config.postgresql.base import TIMESTAMPTZ_OID, DatabaseWrapper, TimestamptzLoader
 from conftest import wait_until
 
 # A real idle connection: outside the transaction pytest-django wraps a test in.
@@ -91,3 +94,43 @@ def test_terminated_connection_is_unusable_to_django_s_own_check_too(idle, obser
     stock = StockDatabaseWrapper.is_usable(idle)  # runs SELECT 1
 
     assert (ours, stock) == (False, False)
+
+
+# Written with other offsets and zones too: the server converts them to the session's UTC.
+TIMESTAMPS = [
+    "2026-12-08 02:33:32.066391+00",
+    "2026-06-30 23:59:59.999999-09:30",
+    "2026-03-29 02:30:00 Europe/Moscow",
+    "2000-02-29 12:00:00.5+14",
+    "1969-12-31 23:59:59.000001+00",
+    "0001-01-01 00:00:00+00",
+    "9999-12-31 23:59:59.999999+00",
+]
+
+
+def test_timestamps_read_as_the_server_writes_them(postgres):
+    with postgres.cursor() as cursor:
+        cursor.execute(
+            """SELECT t, to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')
+               FROM unnest(%s::timestamptz[]) WITH ORDINALITY AS u(t, n) ORDER BY n""",
+            [TIMESTAMPS],
+        )
+        rows = cursor.fetchall()
+
+    assert len(rows) == len(TIMESTAMPS)
+    for value, utc_text in rows:
+        assert value == datetime.fromisoformat(utc_text).replace(tzinfo=UTC)
+        assert value.tzinfo is postgres.timezone  # the time zone Django's own loader gives
+
+
+def test_cursors_keep_the_backend_s_timestamp_loader(postgres):
+    """Django registers its own loader on a cursor whose connection's loader names
+    another time zone: each cursor must still hold this backend's."""
+    with postgres.cursor() as cursor:
+        loader_class = cursor.cursor.adapters.get_loader(TIMESTAMPTZ_OID, psycopg.pq.Format.TEXT)
+        loader = loader_class(TIMESTAMPTZ_OID, cursor.cursor)
+
+    assert issubclass(loader_class, TimestamptzLoader)
+    assert loader.timezone is postgres.timezone
+    if psycopg.pq.__impl__ != "python":  # psycopg[binary] or [c]: the compiled parser
+        assert not isinstance(loader._parse.__self__, psycopg.types.datetime.TimestamptzLoader)
