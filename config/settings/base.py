@@ -115,10 +115,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend whose health check looks at the socket instead of sending
     # SELECT 1 before every request (config/postgresql/base.py).
     DATABASES["default"]["ENGINE"] = "config.postgresql"
-    # Parameters bound by the server, so that psycopg prepares a statement the
-    # connection runs again and again (from its fifth run): PostgreSQL then skips
-    # planning it, most of its CPU for a page with its children (docs/benchmarks.md).
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+    # Parameters bound by the server, and psycopg prepares a statement from the
+    # connection's fifth run of it (Django turns that off by default): PostgreSQL
+    # then skips planning it, a large share of its CPU for a page with its
+    # children. DATABASE_PREPARE_THRESHOLD=off for a pooler that cannot keep
+    # prepared statements (PgBouncer in transaction mode without
+    # max_prepared_statements).
+    _prepare_threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5")
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True,
+        prepare_threshold=None if _prepare_threshold.lower() in ("off", "none", "") else int(_prepare_threshold),
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers take the lock at BEGIN and wait for it, so concurrent writes queue
     # instead of failing with "database is locked".

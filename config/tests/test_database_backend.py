@@ -134,3 +134,18 @@ def test_cursors_keep_the_backend_s_timestamp_loader(postgres):
     assert loader.timezone is postgres.timezone
     if psycopg.pq.__impl__ != "python":  # psycopg[binary] or [c]: the compiled parser
         assert not isinstance(loader._parse.__self__, psycopg.types.datetime.TimestamptzLoader)
+
+
+def test_a_repeated_list_query_is_prepared(postgres, auth_client):
+    """Django turns psycopg's prepared statements off unless OPTIONS asks for them;
+    from its fifth run on the connection, a list's page query is planned once."""
+    url = reverse("files-api:file-list")
+    for _ in range(6):
+        assert auth_client.get(url).status_code == HTTPStatus.OK
+
+    with postgres.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ['%"files_file"%'])
+        prepared = cursor.fetchall()
+
+    assert postgres.connection.prepare_threshold == 5
+    assert len(prepared) == 1
