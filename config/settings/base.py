@@ -113,7 +113,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend whose health check looks at the socket instead of sending
-    # SELECT 1 before every request (config/postgresql/base.py).
+    # SELECT 1 before every request, and whose timestamps are parsed by psycopg's
+    # compiled loader (config/postgresql/base.py).
     DATABASES["default"]["ENGINE"] = "config.postgresql"
     # Parameters bound by the server, and psycopg prepares a statement from the
     # connection's fifth run of it (Django turns that off by default): PostgreSQL
@@ -124,7 +125,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     _prepare_threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5")
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         server_side_binding=True,
-        prepare_threshold=None if _prepare_threshold.lower() in ("off", "none", "") else int(_prepare_threshold),
+        prepare_threshold=None if _prepare_threshold.lower() == "off" else int(_prepare_threshold),
     )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers take the lock at BEGIN and wait for it, so concurrent writes queue
